@@ -7,6 +7,7 @@ the MedEmbed-shaped model is built from random weights in a temp folder.
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -17,14 +18,14 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
+# Set at import, so classes the frameworks' standard suites construct (without our fixtures) use it too.
+CACHE = Path(os.environ.get("MEDEMBED_RAG_TEST_CACHE") or tempfile.mkdtemp(prefix="medembed-test-cache-"))
+os.environ["MEDEMBED_RAG_CACHE"] = str(CACHE)
 
 
 @pytest.fixture(scope="session")
-def cache_dir(tmp_path_factory) -> Path:
-    warm = os.environ.get("MEDEMBED_RAG_TEST_CACHE")
-    path = Path(warm) if warm else tmp_path_factory.mktemp("ov-cache")
-    os.environ["MEDEMBED_RAG_CACHE"] = str(path)
-    return path
+def cache_dir() -> Path:
+    return CACHE
 
 
 @pytest.fixture(scope="session")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import hashlib
 import logging
@@ -106,6 +107,9 @@ class MedEmbedEncoder:
             per call with their count), ``"error"`` (raise :class:`InputTooLongError`), or ``"silent"``.
         calibration_texts: Texts to calibrate ``int8`` with (default: built-in medical sentences).
         num_threads: CPU threads OpenVINO may use (default: all cores).
+        query_prefix: Text put before every query, replacing the model's own query prompt (MedEmbed has
+            none). Part of the fingerprint, so an index remembers it.
+        document_prefix: The same for documents.
     """
 
     def __init__(
@@ -120,6 +124,8 @@ class MedEmbedEncoder:
         truncation: Truncation = "warn",
         calibration_texts: Sequence[str] | None = None,
         num_threads: int | None = None,
+        query_prefix: str | None = None,
+        document_prefix: str | None = None,
     ) -> None:
         if precision not in PRECISIONS:
             raise InvalidInputError(f"precision must be one of {', '.join(PRECISIONS)}; got {precision!r}")
@@ -146,6 +152,10 @@ class MedEmbedEncoder:
         self.truncation: Truncation = truncation
         self.num_threads = num_threads
         self._requested_max_length = max_length
+        for name, value in (("query_prefix", query_prefix), ("document_prefix", document_prefix)):
+            if value is not None and not isinstance(value, str):
+                raise InvalidInputError(f"{name} must be a string or None; got {type(value).__name__}")
+        self._prefixes = {"query_prefix": query_prefix, "document_prefix": document_prefix}
         self._calibration = list(validate_texts(calibration_texts, what="calibration text")) if calibration_texts else None
         self._loaded: _Loaded | None = None
         self._lock = threading.Lock()
@@ -169,9 +179,9 @@ class MedEmbedEncoder:
         if self._loaded is not None:
             return self._loaded.settings
         if self._spec is not None:
-            return self._clamp(settings_from_spec(self._spec))
+            return self._adjust(settings_from_spec(self._spec))
         if self._source.local_folder is not None:
-            return self._clamp(read_settings(self._source.local_folder))
+            return self._adjust(read_settings(self._source.local_folder))
         return self.load().settings
 
     @property
@@ -211,25 +221,53 @@ class MedEmbedEncoder:
             "document_prefix": s.document_prefix,
         }
 
+    def init_kwargs(self) -> dict[str, Any]:
+        """Constructor arguments that rebuild an equivalent encoder (plain values, safe to serialise)."""
+        return {
+            "model": self.model_id,
+            "revision": None if self._source.is_local else self.revision,
+            "precision": self.precision,
+            "max_length": self._requested_max_length,
+            "batch_size": self.batch_size,
+            "cache_dir": str(self.cache_dir) if self.cache_dir is not None else None,
+            "show_progress": self.show_progress,
+            "truncation": self.truncation,
+            "num_threads": self.num_threads,
+            **self._prefixes,
+        }
+
     def __repr__(self) -> str:
         return f"MedEmbedEncoder(model={self.model_id!r}, revision={self.revision!r}, precision={self.precision!r})"
 
     # ------------------------------------------------------------------ loading
-    def _clamp(self, settings: EncoderSettings) -> EncoderSettings:
+    def _adjust(self, settings: EncoderSettings) -> EncoderSettings:
+        """Applies the caller's max_length and prefixes to the model's own settings."""
+        changes = {k: v for k, v in self._prefixes.items() if v is not None}
         wanted = self._requested_max_length
-        if wanted is None:
-            return settings
-        if wanted > settings.max_length:
-            raise InvalidInputError(
-                f"max_length={wanted} exceeds what {self.model_id} reads ({settings.max_length} tokens); "
-                f"use at most {settings.max_length} and chunk longer texts (medembed_rag.chunking)."
-            )
-        return EncoderSettings(**{**settings.__dict__, "max_length": wanted})
+        if wanted is not None:
+            if wanted > settings.max_length:
+                raise InvalidInputError(
+                    f"max_length={wanted} exceeds what {self.model_id} reads ({settings.max_length} tokens); "
+                    f"use at most {settings.max_length} and chunk longer texts (medembed_rag.chunking)."
+                )
+            changes["max_length"] = wanted
+        return dataclasses.replace(settings, **changes) if changes else settings
+
+    def __getstate__(self) -> dict:
+        # Pickling (e.g. a LangChain object holding this encoder) never drags the compiled model along.
+        state = self.__dict__.copy()
+        state["_loaded"] = None
+        state["_lock"] = None
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
 
     def _export(self, checkpoint: Path, out: Path) -> None:
         export_with_optimum(_TASK)(checkpoint, out)
         if self.precision == "int8":
-            settings = self._clamp(read_settings(checkpoint, self._spec))
+            settings = self._adjust(read_settings(checkpoint, self._spec))
             tokenizer, _ = load_tokenizer(out)
             tokenizer.enable_truncation(settings.max_length)
             texts = self._calibration or calibration_samples()
@@ -261,7 +299,7 @@ class MedEmbedEncoder:
                     export=self._export,
                     on_export=self._count_export,
                 )
-                settings = self._clamp(read_settings(folder, self._spec))
+                settings = self._adjust(read_settings(folder, self._spec))
                 self._loaded = _Loaded(folder, self.precision, settings, self.num_threads)
                 logger.debug("loaded %s from %s", self.model_id, folder)
         return self._loaded

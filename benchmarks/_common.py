@@ -1,0 +1,52 @@
+"""Helpers shared by the benchmark scripts: data paths, stand-in models, isolated worker processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "datasets"
+WORK = Path(os.environ.get("MEDEMBED_BENCH_DIR", Path.home() / ".cache" / "medembed-rag-bench"))
+RESULTS = ROOT / "benchmarks" / "results"
+
+
+def dataset(name: str) -> Path:
+    path = SHARED / name
+    if not path.is_dir():
+        sys.exit(f"skipped: {path} is not present (the shared data sets are needed for this benchmark)")
+    return path
+
+
+def medembed_shaped_model() -> Path:
+    """MedEmbed-base's exact shapes (12 layers, 768 dims, CLS) with random weights; built once."""
+    from medembed_rag.testing import build_medembed_shaped_model
+
+    return build_medembed_shaped_model(WORK / "medembed-base-shaped")
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_worker(script: str, *args: str) -> dict:
+    """Runs ``script --worker args`` in a fresh process (so peak RSS is its own) and returns its JSON line."""
+    env = {**os.environ, "MEDEMBED_RAG_CACHE": str(WORK / "ov-cache"), "TOKENIZERS_PARALLELISM": "false"}
+    proc = subprocess.run(
+        [sys.executable, script, "--worker", *args], capture_output=True, text=True, env=env, check=False
+    )
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
+    if proc.returncode != 0 or not lines:
+        raise RuntimeError(f"worker {args} failed:\n{proc.stderr[-3000:]}")
+    return json.loads(lines[-1])
+
+
+def save(name: str, payload: dict) -> Path:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"{name}.json"
+    path.write_text(json.dumps(payload, indent=2) + "\n")
+    return path

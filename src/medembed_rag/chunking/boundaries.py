@@ -1,0 +1,127 @@
+"""Where clinical and scientific text may be cut: section headers, paragraphs, sentences, words.
+
+Every splitter returns contiguous spans ``(start, end)`` that partition the span it was given, so text
+between boundaries (whitespace, characters a tokenizer drops) always stays inside some span.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+# Section names of clinical notes, leaflets, guidelines and papers (matched case-insensitively when they
+# stand alone on a line, or start a line followed by a colon).
+SECTION_NAMES = (
+    "chief complaint", "history of present illness", "history", "past medical history", "past surgical history",
+    "medications", "current medications", "discharge medications", "medications on admission", "allergies",
+    "social history", "family history", "review of systems", "physical examination", "physical exam",
+    "vital signs", "laboratory results", "laboratory data", "labs", "imaging", "investigations",
+    "hospital course", "assessment", "plan", "assessment and plan", "impression", "diagnosis",
+    "discharge diagnosis", "discharge diagnoses", "discharge instructions", "follow-up", "follow up",
+    "disposition", "procedures", "subjective", "objective", "abstract", "background", "introduction",
+    "objectives", "objective", "aims", "methods", "materials and methods", "results", "discussion",
+    "conclusion", "conclusions", "limitations", "references", "summary", "recommendations", "recommendation",
+    "key points", "indications", "contraindications", "dosage", "dosage and administration", "how to take",
+    "side effects", "possible side effects", "warnings", "warnings and precautions", "precautions",
+    "interactions", "drug interactions", "overdose", "storage", "what is it used for", "symptoms", "causes",
+    "treatment", "prevention", "prognosis", "outlook", "complications", "risk factors", "screening",
+)
+_NAMES = "|".join(sorted((re.escape(n).replace(r"\ ", r"[ \t]+") for n in set(SECTION_NAMES)), key=len, reverse=True))
+HEADER_RE = re.compile(
+    r"^[ \t]*(?:"
+    r"(?P<md>\#{1,6}[ \t]+\S[^\n]*)"  # Markdown heading
+    r"|(?P<caps>[A-Z][A-Z0-9 /&,()'\-]{3,60}):"  # ALL-CAPS HEADER: (text may follow)
+    r"|(?P<alone>(?i:" + _NAMES + r"))[ \t]*:?[ \t]*$"  # a known name alone on its line
+    r"|(?P<named>(?i:" + _NAMES + r")):"  # a known name with a colon, text following
+    r"|(?P<question>[A-Z][^\n?]{5,120}\?)[ \t]*$"  # a question heading alone on its line (leaflets, FAQs)
+    r")",
+    re.MULTILINE,
+)
+
+ABBREVIATIONS = frozenset(
+    """e.g i.e etc vs v cf al approx ca dr mr mrs ms prof st sr jr fig figs no nos vol vols pp ed eds dept inc ltd
+    co corp b.i.d t.i.d q.i.d q.d q.h q.o.d p.o p.r.n i.v i.m s.c s.l h.s a.c p.c o.d o.s o.u u.s.p pt pts hx dx
+    tx rx sx fx wk wks yr yrs hr hrs mo mos min max sec resp approx. est incl jan feb mar apr jun jul aug sep sept
+    oct nov dec mon tue wed thu fri sat sun ref refs eq eqs no. op viz""".split()
+)
+_SENTENCE_END = re.compile(r"[.!?]+[\"')\]]*(?=\s)")
+_NEXT_STARTS_SENTENCE = re.compile(r"\s+[\"'(\[]?[A-Z0-9\u2022\-*]")
+_WORD_BEFORE = re.compile(r"(\S+)$")
+_PARAGRAPH_GAP = re.compile(r"\n[ \t]*\n\s*")
+_SPACE = re.compile(r"\s+")
+
+
+def find_sections(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int, str | None]]:
+    """Splits ``text[start:end]`` at section headers: ``(start, end, section name or None)`` spans."""
+    end = len(text) if end is None else end
+    cuts: list[tuple[int, str]] = []
+    for match in HEADER_RE.finditer(text, start, end):
+        name = next(v for v in match.groupdict().values() if v)
+        name = name.lstrip("#").strip().rstrip(":").strip()
+        line_start = text.rfind("\n", 0, match.start() + 1) + 1
+        cuts.append((max(line_start, start), name))
+    spans: list[tuple[int, int, str | None]] = []
+    if not cuts or cuts[0][0] > start:
+        spans.append((start, cuts[0][0] if cuts else end, None))
+    for i, (cut, name) in enumerate(cuts):
+        spans.append((cut, cuts[i + 1][0] if i + 1 < len(cuts) else end, name))
+    return [s for s in spans if s[1] > s[0]]
+
+
+def _split_after(pattern: re.Pattern, text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Partitions ``[start, end)`` after each match of ``pattern`` (the gap joins the span before it)."""
+    spans, cur = [], start
+    for match in pattern.finditer(text, start, end):
+        if match.end() > cur and match.end() < end:
+            spans.append((cur, match.end()))
+            cur = match.end()
+    spans.append((cur, end))
+    return [s for s in spans if s[1] > s[0]]
+
+
+def paragraphs(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    return _split_after(_PARAGRAPH_GAP, text, start, end)
+
+
+def words(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    return _split_after(_SPACE, text, start, end)
+
+
+def _is_abbreviation(word: str) -> bool:
+    core = word.lstrip("([\"'").rstrip(".!?\"')]").lower()
+    if core in ABBREVIATIONS or core.rstrip(".") in ABBREVIATIONS:
+        return True
+    if re.fullmatch(r"[A-Za-z]", core):  # an initial: "J. Smith"
+        return True
+    return bool(re.fullmatch(r"(?:[a-z]\.){1,4}[a-z]?", core + "."))  # "b.i.d", "e.g", "q.4.h"-like
+
+
+def _sentence_cuts(text: str, start: int, end: int) -> Iterator[int]:
+    for match in _SENTENCE_END.finditer(text, start, end):
+        follow = _NEXT_STARTS_SENTENCE.match(text, match.end(), end)
+        if not follow:
+            continue
+        word = _WORD_BEFORE.search(text, max(start, match.start() - 40), match.end())
+        token = word.group(1) if word else ""
+        if token.endswith(".") and _is_abbreviation(token):
+            continue
+        if re.fullmatch(r"\(?\d{1,3}\.", token):  # a list marker "2." (also a bare small number: rarely a sentence end)
+            continue
+        gap = follow.group(0)
+        yield follow.start() + len(gap) - len(gap.lstrip())  # the next sentence's first character
+
+
+_LIST_ITEM = re.compile(r"\n[ \t]*(?=[-\u2022*|]|\d{1,3}[.)][ \t])")
+
+
+def sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Sentence spans; medical abbreviations (b.i.d., i.v., e.g., Dr., vs.), decimals and list markers do not end
+    one. A line break ends one only before a list item or table row (hard-wrapped prose stays together)."""
+    spans, cur = [], start
+    cuts = sorted({*_sentence_cuts(text, start, end), *(m.end() for m in _LIST_ITEM.finditer(text, start, end))})
+    for cut in cuts:
+        if start < cut < end and cut > cur:
+            spans.append((cur, cut))
+            cur = cut
+    spans.append((cur, end))
+    return [s for s in spans if s[1] > s[0]]

@@ -1,0 +1,284 @@
+"""The token-exact medical chunker: long documents become chunks the model reads whole."""
+
+from __future__ import annotations
+
+import bisect
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import InvalidInputError, InvalidInputTypeError
+from . import boundaries
+
+_LEVELS = (boundaries.paragraphs, boundaries.sentences, boundaries.words)
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """One piece of a document, small enough for the model.
+
+    Attributes:
+        text: The chunk's text; always ``original[start:end]``.
+        start: Offset of the first character in the original document.
+        end: Offset after the last character.
+        n_tokens: Tokens the model sees for it, special tokens and document prefix included.
+        section: The section header it falls under (``None`` before the first header).
+        index: Position of the chunk within its document.
+        doc_id: The parent document's id, when one was given.
+        metadata: The document's metadata plus ``section``, ``chunk_index``, ``start``, ``end``, ``doc_id``.
+    """
+
+    text: str
+    start: int
+    end: int
+    n_tokens: int
+    section: str | None
+    index: int
+    doc_id: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+def _load_tokenizer(source: Any):
+    """A private ``tokenizers.Tokenizer`` (no padding, no truncation) from a tokenizer object or a folder path."""
+    from tokenizers import Tokenizer
+
+    backend = getattr(source, "backend_tokenizer", None)  # transformers' fast tokenizers
+    if isinstance(source, Tokenizer) or backend is not None:
+        tokenizer = Tokenizer.from_str((backend or source).to_str())  # a copy: the caller's stays untouched
+    elif isinstance(source, (str, os.PathLike)):
+        path = Path(source)
+        path = path / "tokenizer.json" if path.is_dir() else path
+        if not path.is_file():
+            raise InvalidInputError(f"no tokenizer.json at {path}; pass a model folder, a tokenizer or an encoder")
+        tokenizer = Tokenizer.from_file(str(path))
+    else:
+        raise InvalidInputTypeError(
+            f"cannot use {type(source).__name__} as a tokenizer; pass a MedEmbedEncoder, a tokenizers.Tokenizer, "
+            f"a transformers fast tokenizer, or a model folder"
+        )
+    tokenizer.no_padding()
+    tokenizer.no_truncation()
+    return tokenizer
+
+
+class MedicalChunker:
+    """Splits long clinical and scientific documents into chunks that fit the model exactly.
+
+    Cuts are made at section headers first, then paragraphs, sentences (medical abbreviations and
+    decimals do not end a sentence) and words; a single word-run longer than the budget is cut between
+    tokens. Chunks never cross a section boundary. Each chunk is checked with the model's own tokenizer
+    (special tokens and document prefix included), so none is ever truncated by the encoder; and the chunks
+    together cover every non-whitespace character of the input.
+
+    Args:
+        encoder: A :class:`~medembed_rag.MedEmbedEncoder`: gives the tokenizer, the limit and the prefix.
+        tokenizer: Instead of an encoder: a ``tokenizers.Tokenizer``, a transformers fast tokenizer, or a
+            model folder; then ``max_length`` (default 512) and ``document_prefix`` describe the model.
+        chunk_tokens: Content tokens per chunk; default and maximum: the model's limit minus its special
+            tokens and document prefix.
+        overlap_tokens: Tokens repeated from the end of the previous chunk of the same section (word-aligned).
+        max_length: The model's limit, special tokens included (only with ``tokenizer``).
+        document_prefix: Text the encoder puts before each document (only with ``tokenizer``).
+    """
+
+    def __init__(
+        self,
+        encoder: Any = None,
+        *,
+        tokenizer: Any = None,
+        chunk_tokens: int | None = None,
+        overlap_tokens: int = 0,
+        max_length: int | None = None,
+        document_prefix: str = "",
+    ) -> None:
+        if (encoder is None) == (tokenizer is None):
+            raise InvalidInputError("pass exactly one of encoder= or tokenizer=")
+        if encoder is not None:
+            if not hasattr(encoder, "settings") or not hasattr(encoder, "tokenizer"):
+                raise InvalidInputTypeError(f"encoder must be a MedEmbedEncoder, got {type(encoder).__name__}")
+            self.tokenizer = encoder.tokenizer
+            self.max_length = encoder.max_length
+            self.document_prefix = encoder.settings.document_prefix
+        else:
+            self.tokenizer = _load_tokenizer(tokenizer)
+            self.max_length = int(max_length or 512)
+            self.document_prefix = document_prefix
+        self._special = len(self.tokenizer.encode(self.document_prefix, add_special_tokens=True).ids)
+        limit = self.max_length - self._special
+        if limit < 8:
+            raise InvalidInputError(f"the model's limit ({self.max_length}) leaves no room for text after its prefix")
+        if chunk_tokens is not None and not (isinstance(chunk_tokens, int) and 8 <= chunk_tokens):
+            raise InvalidInputError(f"chunk_tokens must be an integer of at least 8; got {chunk_tokens!r}")
+        if chunk_tokens is not None and chunk_tokens > limit:
+            raise InvalidInputError(
+                f"chunk_tokens={chunk_tokens} exceeds what the model reads after special tokens and prefix ({limit})"
+            )
+        self.chunk_tokens = chunk_tokens or limit
+        if not isinstance(overlap_tokens, int) or not 0 <= overlap_tokens < self.chunk_tokens // 2:
+            raise InvalidInputError(
+                f"overlap_tokens must be an integer from 0 to {self.chunk_tokens // 2 - 1}; got {overlap_tokens!r}"
+            )
+        self.overlap_tokens = overlap_tokens
+
+    # -------------------------------------------------------------- public
+    def split(
+        self,
+        text: str,
+        metadata: Mapping[str, Any] | None = None,
+        doc_id: str | None = None,
+        *,
+        reserved_tokens: int = 0,
+    ) -> list[Chunk]:
+        """Splits one document.
+
+        Args:
+            text: The document.
+            metadata: Copied into every chunk's metadata.
+            doc_id: The parent document's id (default: ``metadata["doc_id"]`` when present).
+            reserved_tokens: Tokens the caller will add to every chunk before embedding (a framework's
+                metadata header, say); chunks are made that much smaller.
+
+        Returns:
+            The chunks, in document order; an empty list for a whitespace-only text.
+        """
+        if not isinstance(text, str):
+            raise InvalidInputTypeError(f"text must be str, got {type(text).__name__}")
+        if metadata is not None and not isinstance(metadata, Mapping):
+            raise InvalidInputTypeError(f"metadata must be a mapping, got {type(metadata).__name__}")
+        base = dict(metadata or {})
+        doc_id = doc_id if doc_id is not None else base.get("doc_id")
+        if not text.strip():
+            return []
+        if not isinstance(reserved_tokens, int) or not 0 <= reserved_tokens <= self.chunk_tokens - 8:
+            raise InvalidInputError(
+                f"reserved_tokens={reserved_tokens!r} leaves fewer than 8 of {self.chunk_tokens} tokens for text "
+                f"(shorten the metadata that is embedded with each chunk)"
+            )
+        spans = self._spans(text, reserved_tokens)
+        counts = self._exact_counts(text, spans)
+        chunks = []
+        for (start, end, section), n_tokens in zip(spans, counts):
+            meta = {**base, "chunk_index": len(chunks), "start": start, "end": end}
+            if section is not None:
+                meta["section"] = section
+            if doc_id is not None:
+                meta["doc_id"] = doc_id
+            chunks.append(Chunk(text[start:end], start, end, n_tokens, section, len(chunks), doc_id, meta))
+        return chunks
+
+    def split_text(self, text: str) -> list[str]:
+        """The chunks' texts only."""
+        return [c.text for c in self.split(text)]
+
+    # -------------------------------------------------------------- internals
+    def _spans(self, text: str, reserved: int) -> list[tuple[int, int, str | None]]:
+        encoding = self.tokenizer.encode(text, add_special_tokens=False)
+        starts = [a for a, b in encoding.offsets]
+        budget = self.chunk_tokens - reserved
+        spans: list[tuple[int, int, str | None]] = []
+        for sec_start, sec_end, name in boundaries.find_sections(text):
+            pieces = self._pack(text, starts, sec_start, sec_end, 0, budget)
+            pieces = [p for p in (self._trim(text, a, b) for a, b in pieces) if p]
+            if self.overlap_tokens:
+                pieces = self._add_overlap(text, starts, pieces, budget)
+            spans.extend((a, b, name) for a, b in pieces)
+        return self._enforce_limit(text, spans, self.max_length - reserved, budget)
+
+    @staticmethod
+    def _count(starts: list[int], a: int, b: int) -> int:
+        return bisect.bisect_left(starts, b) - bisect.bisect_left(starts, a)
+
+    def _pack(self, text: str, starts: list[int], a: int, b: int, level: int, budget: int) -> list[tuple[int, int]]:
+        """Greedily packs the units of one level into spans of at most ``budget`` tokens, descending as needed."""
+        if self._count(starts, a, b) <= budget:
+            return [(a, b)]
+        if level >= len(_LEVELS):
+            return self._token_windows(text, starts, a, b, budget)
+        units = _LEVELS[level](text, a, b)
+        if len(units) <= 1:
+            return self._pack(text, starts, a, b, level + 1, budget)
+        out: list[tuple[int, int]] = []
+        cur: tuple[int, int] | None = None
+        for s, e in units:
+            if self._count(starts, s, e) > budget:
+                if cur:
+                    out.append(cur)
+                    cur = None
+                out.extend(self._pack(text, starts, s, e, level + 1, budget))
+            elif cur is None:
+                cur = (s, e)
+            elif self._count(starts, cur[0], e) <= budget:
+                cur = (cur[0], e)
+            else:
+                out.append(cur)
+                cur = (s, e)
+        if cur:
+            out.append(cur)
+        return out
+
+    def _token_windows(self, text: str, starts: list[int], a: int, b: int, budget: int) -> list[tuple[int, int]]:
+        """Cuts ``[a, b)`` between tokens, every ``budget`` tokens (at a word start when one is near)."""
+        first, last = bisect.bisect_left(starts, a), bisect.bisect_left(starts, b)
+        cuts, i = [a], first
+        while last - i > budget:
+            j = i + budget
+            for k in range(j, max(i + budget * 3 // 4, i + 1), -1):  # prefer a token that starts a word
+                if starts[k] > a and text[starts[k] - 1].isspace():
+                    j = k
+                    break
+            cuts.append(starts[j])
+            i = j
+        cuts.append(b)
+        return [(cuts[n], cuts[n + 1]) for n in range(len(cuts) - 1) if cuts[n + 1] > cuts[n]]
+
+    @staticmethod
+    def _trim(text: str, a: int, b: int) -> tuple[int, int] | None:
+        while a < b and text[a].isspace():
+            a += 1
+        while b > a and text[b - 1].isspace():
+            b -= 1
+        return (a, b) if b > a else None
+
+    def _add_overlap(
+        self, text: str, starts: list[int], pieces: list[tuple[int, int]], budget: int
+    ) -> list[tuple[int, int]]:
+        out = [pieces[0]]
+        for a, b in pieces[1:]:
+            first = bisect.bisect_left(starts, a)
+            new_a = a
+            for m in range(min(self.overlap_tokens, first), 0, -1):
+                cand = starts[first - m]
+                if (cand == 0 or text[cand - 1].isspace()) and self._count(starts, cand, b) <= budget:
+                    new_a = cand
+                    break
+            out.append((new_a, b))
+        return out
+
+    def _exact_counts(self, text: str, spans: list[tuple[int, int, str | None]]) -> list[int]:
+        encoded = self.tokenizer.encode_batch([self.document_prefix + text[a:b] for a, b, _ in spans])
+        return [len(e.ids) for e in encoded]
+
+    def _enforce_limit(
+        self, text: str, spans: list[tuple[int, int, str | None]], limit: int, budget: int
+    ) -> list[tuple[int, int, str | None]]:
+        """Re-checks every span with the real tokenizer and re-cuts the few that tokenise longer in isolation."""
+        for _ in range(8):
+            counts = self._exact_counts(text, spans)
+            if all(n <= limit for n in counts):
+                return spans
+            fixed: list[tuple[int, int, str | None]] = []
+            for (a, b, name), n in zip(spans, counts):
+                if n <= limit:
+                    fixed.append((a, b, name))
+                    continue
+                local = [s for s, _ in self.tokenizer.encode(text[a:b], add_special_tokens=False).offsets]
+                starts = [a + s for s in local]
+                smaller = max(4, budget - (n - limit) - 2)
+                for s, e in self._token_windows(text, starts, a, b, smaller):
+                    trimmed = self._trim(text, s, e)
+                    if trimmed:
+                        fixed.append((*trimmed, name))
+            spans = fixed
+        raise RuntimeError("could not fit chunks to the model's limit; please report this with the tokenizer used")

@@ -1,0 +1,151 @@
+"""MedEmbed in LangChain: embeddings (``embeddings = MedEmbedEmbeddings()``) and a text splitter.
+
+Needs ``pip install 'medembed-rag[langchain]'``.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any, Literal
+
+from . import require
+
+require("langchain_core", "langchain", "medembed_rag.integrations.langchain")
+
+from langchain_core.embeddings import Embeddings  # noqa: E402
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr  # noqa: E402
+
+from ..encoder import MedEmbedEncoder  # noqa: E402
+from ..registry import DEFAULT_MODEL  # noqa: E402
+from ._encoder_options import adapter_encoder, adapter_init  # noqa: E402
+
+
+class MedEmbedEmbeddings(BaseModel, Embeddings):
+    """LangChain ``Embeddings`` over :class:`~medembed_rag.MedEmbedEncoder` (OpenVINO, CPU).
+
+    Returns lists of plain Python floats. Pass ``encoder=`` to share one loaded encoder with other
+    adapters (then leave the encoder options unset). Construction is cheap: the model loads on first use.
+    Pickling and ``model_dump`` carry the options, never the compiled model.
+
+    Example:
+        >>> embeddings = MedEmbedEmbeddings()  # MedEmbed-base, pinned revision
+        >>> vector = embeddings.embed_query("first-line treatment of hypertension")
+    """
+
+    model_config = ConfigDict(extra="forbid", protected_namespaces=(), populate_by_name=True)
+
+    model_name: str = Field(default=DEFAULT_MODEL, alias="model")
+    """Hub id of a registered MedEmbed model, or a local model folder."""
+    revision: str | None = None
+    """Hub commit; default: the registry's pinned revision."""
+    precision: Literal["auto", "fp32", "int8"] = "auto"
+    """auto (bf16 on AMX CPUs), fp32 (exact) or int8 (static NNCF quantisation)."""
+    max_length: int | None = None
+    """Most tokens per input; default: the model's limit."""
+    batch_size: int = Field(default=32, gt=0)
+    """Inputs per forward pass."""
+    cache_dir: str | None = None
+    """Where exported OpenVINO models are cached."""
+    truncation: Literal["warn", "error", "silent"] = "warn"
+    """What to do with inputs longer than max_length."""
+    show_progress: bool | None = None
+    """Show a progress bar; None: only on long runs."""
+    num_threads: int | None = None
+    """CPU threads for OpenVINO; default: all cores."""
+    query_instruction: str | None = None
+    """Text put before each query; default: the model's own (none for MedEmbed)."""
+    text_instruction: str | None = None
+    """Text put before each document; default: the model's own (none for MedEmbed)."""
+
+    _encoder: MedEmbedEncoder = PrivateAttr()
+
+    def __init__(self, encoder: MedEmbedEncoder | None = None, **data: Any) -> None:
+        data, explicit = adapter_init(encoder, data)
+        super().__init__(**data)
+        self._encoder = adapter_encoder(self, encoder, explicit)
+
+    @property
+    def encoder(self) -> MedEmbedEncoder:
+        """The shared core encoder."""
+        return self._encoder
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        """Embeds documents; returns one list of floats per text."""
+        return self._encoder.encode_documents(texts).tolist()
+
+    def embed_query(self, text: str) -> list[float]:
+        """Embeds one query."""
+        return self._encoder.encode_queries([text])[0].tolist()
+
+    async def aembed_documents(self, texts: list[str]) -> list[list[float]]:
+        """Embeds documents in a worker thread; the event loop keeps running."""
+        return (await self._encoder.aencode_documents(texts)).tolist()
+
+    async def aembed_query(self, text: str) -> list[float]:
+        """Embeds one query in a worker thread; the event loop keeps running."""
+        return (await self._encoder.aencode_queries([text]))[0].tolist()
+
+
+def _text_splitter_base():
+    return require("langchain_text_splitters", "langchain", "MedicalTextSplitter").TextSplitter
+
+
+class MedicalTextSplitter(_text_splitter_base()):
+    """A LangChain ``TextSplitter`` over :class:`~medembed_rag.chunking.MedicalChunker`.
+
+    ``split_documents`` keeps each document's metadata and adds ``section``, ``chunk_index``,
+    ``start_index``, ``end_index`` (character offsets into the original) and ``doc_id`` (the document's
+    ``id``, or its ``doc_id`` / ``source`` metadata).
+
+    Example:
+        >>> splitter = MedicalTextSplitter(encoder=encoder)
+        >>> chunks = splitter.split_documents(loader.load())
+    """
+
+    def __init__(
+        self,
+        encoder: MedEmbedEncoder | None = None,
+        *,
+        tokenizer: Any = None,
+        chunk_tokens: int | None = None,
+        overlap_tokens: int = 0,
+        max_length: int | None = None,
+    ) -> None:
+        from ..chunking import MedicalChunker
+
+        options = {"chunk_tokens": chunk_tokens, "overlap_tokens": overlap_tokens}
+        if tokenizer is not None:
+            options["max_length"] = max_length
+        self.chunker = MedicalChunker(encoder, tokenizer=tokenizer, **options)
+        super().__init__(
+            chunk_size=self.chunker.chunk_tokens,
+            chunk_overlap=self.chunker.overlap_tokens,
+            length_function=lambda text: len(self.chunker.tokenizer.encode(text).ids),
+            add_start_index=True,
+        )
+
+    def split_text(self, text: str) -> list[str]:
+        return self.chunker.split_text(text)
+
+    def create_documents(self, texts: list[str], metadatas: list[dict] | None = None, ids: list | None = None):
+        from langchain_core.documents import Document
+
+        metadatas = metadatas or [{}] * len(texts)
+        out = []
+        for i, text in enumerate(texts):
+            meta = copy.deepcopy(dict(metadatas[i]))
+            doc_id = (ids[i] if ids else None) or meta.get("doc_id") or meta.get("source")
+            for chunk in self.chunker.split(text, doc_id=None if doc_id is None else str(doc_id)):
+                extra = {"chunk_index": chunk.index, "start_index": chunk.start, "end_index": chunk.end}
+                if chunk.section:
+                    extra["section"] = chunk.section
+                if chunk.doc_id is not None:
+                    extra["doc_id"] = chunk.doc_id
+                out.append(Document(page_content=chunk.text, metadata={**copy.deepcopy(meta), **extra}))
+        return out
+
+    def split_documents(self, documents):
+        documents = list(documents)
+        return self.create_documents(
+            [d.page_content for d in documents], [d.metadata for d in documents], [d.id for d in documents]
+        )

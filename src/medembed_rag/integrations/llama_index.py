@@ -1,0 +1,164 @@
+"""MedEmbed in LlamaIndex: the embedding model (``Settings.embed_model = MedEmbedEmbedding()``) and node parser.
+
+Needs ``pip install 'medembed-rag[llama-index]'``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Literal
+
+from . import require
+
+require("llama_index.core", "llama-index", "medembed_rag.integrations.llama_index")
+
+from llama_index.core.base.embeddings.base import BaseEmbedding, Embedding  # noqa: E402
+from llama_index.core.bridge.pydantic import ConfigDict, Field, PrivateAttr  # noqa: E402
+from llama_index.core.node_parser import NodeParser  # noqa: E402
+from llama_index.core.schema import BaseNode, MetadataMode, NodeRelationship, TextNode  # noqa: E402
+
+from ..encoder import MedEmbedEncoder  # noqa: E402
+from ..registry import DEFAULT_MODEL  # noqa: E402
+from ._encoder_options import adapter_encoder, adapter_init  # noqa: E402
+
+
+class MedEmbedEmbedding(BaseEmbedding):
+    """A LlamaIndex ``BaseEmbedding`` over :class:`~medembed_rag.MedEmbedEncoder` (OpenVINO, CPU).
+
+    Every option has the meaning it has on the encoder. Pass ``encoder=`` to share one loaded encoder
+    between adapters (then leave the encoder options unset). Construction is cheap: the model is loaded
+    on first use. ``to_dict`` / ``from_dict`` carry the options, never the compiled model.
+
+    Example:
+        >>> from llama_index.core import Settings
+        >>> Settings.embed_model = MedEmbedEmbedding()  # MedEmbed-base, pinned revision
+    """
+
+    model_config = ConfigDict(
+        extra="forbid", protected_namespaces=("pydantic_model_",), arbitrary_types_allowed=True, populate_by_name=True
+    )
+
+    model_name: str = Field(
+        default=DEFAULT_MODEL,
+        alias="model",
+        description="Hub id of a registered MedEmbed model, or a local model folder.",
+    )
+    embed_batch_size: int = Field(
+        default=32, gt=0, le=2048, description="Texts per call into the encoder (LlamaIndex batches by this)."
+    )
+    revision: str | None = Field(default=None, description="Hub commit; default: the registry's pinned revision.")
+    precision: Literal["auto", "fp32", "int8"] = Field(
+        default="auto", description="auto (bf16 on AMX CPUs), fp32 (exact) or int8 (static NNCF quantisation)."
+    )
+    max_length: int | None = Field(default=None, description="Most tokens per input; default: the model's limit.")
+    cache_dir: str | None = Field(default=None, description="Where exported OpenVINO models are cached.")
+    truncation: Literal["warn", "error", "silent"] = Field(
+        default="warn", description="What to do with inputs longer than max_length."
+    )
+    show_progress: bool | None = Field(default=None, description="Show a progress bar; None: only on long runs.")
+    num_threads: int | None = Field(default=None, description="CPU threads for OpenVINO; default: all cores.")
+    query_instruction: str | None = Field(
+        default=None, description="Text put before each query; default: the model's own (none for MedEmbed)."
+    )
+    text_instruction: str | None = Field(
+        default=None, description="Text put before each document; default: the model's own (none for MedEmbed)."
+    )
+
+    _encoder: MedEmbedEncoder = PrivateAttr()
+
+    def __init__(self, encoder: MedEmbedEncoder | None = None, **data: Any) -> None:
+        data, explicit = adapter_init(encoder, data, batch_field="embed_batch_size")
+        super().__init__(**data)
+        self._encoder = adapter_encoder(self, encoder, explicit, batch_size=self.embed_batch_size)
+
+    @classmethod
+    def class_name(cls) -> str:
+        return "MedEmbedEmbedding"
+
+    @property
+    def encoder(self) -> MedEmbedEncoder:
+        """The shared core encoder."""
+        return self._encoder
+
+    def _get_query_embedding(self, query: str) -> Embedding:
+        return self._encoder.encode_queries([query])[0].tolist()
+
+    async def _aget_query_embedding(self, query: str) -> Embedding:
+        return (await self._encoder.aencode_queries([query]))[0].tolist()
+
+    def _get_text_embedding(self, text: str) -> Embedding:
+        return self._encoder.encode_documents([text])[0].tolist()
+
+    async def _aget_text_embedding(self, text: str) -> Embedding:
+        return (await self._encoder.aencode_documents([text]))[0].tolist()
+
+    def _get_text_embeddings(self, texts: list[str]) -> list[Embedding]:
+        return self._encoder.encode_documents(texts).tolist()
+
+    async def _aget_text_embeddings(self, texts: list[str]) -> list[Embedding]:
+        return (await self._encoder.aencode_documents(texts)).tolist()
+
+
+def _chunker_from(encoder: Any, tokenizer: Any, options: dict[str, Any]):
+    from ..chunking import MedicalChunker
+
+    return MedicalChunker(encoder, tokenizer=tokenizer, **options)
+
+
+class MedicalNodeParser(NodeParser):
+    """A LlamaIndex node parser over :class:`~medembed_rag.chunking.MedicalChunker`.
+
+    Nodes keep their source relationship, exact ``start_char_idx`` / ``end_char_idx``, the parent's
+    metadata, and gain ``section`` and ``chunk_index``. The metadata LlamaIndex puts in front of each node
+    when embedding is counted against the token budget, so no node is ever cut by the encoder.
+
+    Example:
+        >>> parser = MedicalNodeParser(encoder=encoder)
+        >>> nodes = parser.get_nodes_from_documents(documents)
+    """
+
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
+
+    chunk_tokens: int | None = Field(default=None, description="Content tokens per chunk; default: the model's limit.")
+    overlap_tokens: int = Field(default=0, ge=0, description="Tokens repeated from the previous chunk.")
+
+    _chunker: Any = PrivateAttr()
+
+    def __init__(self, encoder: MedEmbedEncoder | None = None, *, tokenizer: Any = None, **data: Any) -> None:
+        super().__init__(**data)
+        self._chunker = _chunker_from(
+            encoder, tokenizer, {"chunk_tokens": self.chunk_tokens, "overlap_tokens": self.overlap_tokens}
+        )
+
+    @classmethod
+    def class_name(cls) -> str:
+        return "MedicalNodeParser"
+
+    @property
+    def chunker(self):
+        """The core chunker."""
+        return self._chunker
+
+    def _parse_nodes(self, nodes: Sequence[BaseNode], show_progress: bool = False, **kwargs: Any) -> list[BaseNode]:
+        from llama_index.core.utils import get_tqdm_iterable
+
+        out: list[BaseNode] = []
+        for node in get_tqdm_iterable(nodes, show_progress, "Chunking documents"):
+            text = node.get_content(metadata_mode=MetadataMode.NONE)
+            # What LlamaIndex prepends when embedding: the parent's metadata header ("key: value" lines + a blank line).
+            header = node.get_metadata_str(mode=MetadataMode.EMBED) if self.include_metadata else ""
+            reserved = len(self._chunker.tokenizer.encode(header + "\n\n", add_special_tokens=False).ids) if header else 0
+            doc_id = node.ref_doc_id or node.node_id
+            for chunk in self._chunker.split(text, doc_id=doc_id, reserved_tokens=reserved):
+                child = TextNode(
+                    text=chunk.text,
+                    id_=self.id_func(len(out), node),
+                    start_char_idx=chunk.start,
+                    end_char_idx=chunk.end,
+                    metadata={"chunk_index": chunk.index, **({"section": chunk.section} if chunk.section else {})},
+                    excluded_embed_metadata_keys=[*node.excluded_embed_metadata_keys, "chunk_index", "section"],
+                    excluded_llm_metadata_keys=[*node.excluded_llm_metadata_keys, "chunk_index"],
+                    relationships={NodeRelationship.SOURCE: node.as_related_node_info()},
+                )
+                out.append(child)
+        return out
