@@ -258,3 +258,12 @@ def test_langchain_loader_splitter_store(encoder, tmp_path):
     store = InMemoryVectorStore.from_documents(chunks, embedding=MedEmbedEmbeddings(encoder=encoder))
     top = store.as_retriever(search_kwargs={"k": 1}).invoke("Which drug is taken with meals for diabetes?")[0]
     assert top.metadata["section"] == "MEDICATIONS"
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.text(min_size=1, max_size=3000))
+def test_property_exact_path_for_other_tokenizers(tokenizer_path, text):
+    """Tokenizers that do not split words apart first get every chunk re-encoded; the guarantees hold."""
+    chunker = MedicalChunker(tokenizer=tokenizer_path, max_length=48)
+    chunker._splits_on_whitespace = False
+    _check_invariants(chunker, text, chunker.split(text))

@@ -106,6 +106,11 @@ class MedicalChunker:
             self.max_length = int(max_length or 512)
             self.document_prefix = document_prefix
         self._special = len(self.tokenizer.encode(self.document_prefix, add_special_tokens=True).ids)
+        pre = self.tokenizer.pre_tokenizer
+        self._splits_on_whitespace = (
+            type(pre).__name__ in {"BertPreTokenizer", "Whitespace", "WhitespaceSplit"}
+            and (not self.document_prefix or self.document_prefix[-1].isspace())
+        )
         limit = self.max_length - self._special
         if limit < 8:
             raise InvalidInputError(f"the model's limit ({self.max_length}) leaves no room for text after its prefix")
@@ -156,10 +161,8 @@ class MedicalChunker:
                 f"reserved_tokens={reserved_tokens!r} leaves fewer than 8 of {self.chunk_tokens} tokens for text "
                 f"(shorten the metadata that is embedded with each chunk)"
             )
-        spans = self._spans(text, reserved_tokens)
-        counts = self._exact_counts(text, spans)
         chunks = []
-        for (start, end, section), n_tokens in zip(spans, counts):
+        for start, end, section, n_tokens in self._spans(text, reserved_tokens):
             meta = {**base, "chunk_index": len(chunks), "start": start, "end": end}
             if section is not None:
                 meta["section"] = section
@@ -173,7 +176,8 @@ class MedicalChunker:
         return [c.text for c in self.split(text)]
 
     # -------------------------------------------------------------- internals
-    def _spans(self, text: str, reserved: int) -> list[tuple[int, int, str | None]]:
+    def _spans(self, text: str, reserved: int) -> list[tuple[int, int, str | None, int]]:
+        """Chunk spans with their exact token counts (special tokens and prefix included)."""
         encoding = self.tokenizer.encode(text, add_special_tokens=False)
         starts = [a for a, b in encoding.offsets]
         budget = self.chunk_tokens - reserved
@@ -184,7 +188,7 @@ class MedicalChunker:
             if self.overlap_tokens:
                 pieces = self._add_overlap(text, starts, pieces, budget)
             spans.extend((a, b, name) for a, b in pieces)
-        return self._enforce_limit(text, spans, self.max_length - reserved, budget)
+        return self._enforce_limit(text, starts, spans, self.max_length - reserved, budget)
 
     @staticmethod
     def _count(starts: list[int], a: int, b: int) -> int:
@@ -256,29 +260,53 @@ class MedicalChunker:
             out.append((new_a, b))
         return out
 
-    def _exact_counts(self, text: str, spans: list[tuple[int, int, str | None]]) -> list[int]:
-        encoded = self.tokenizer.encode_batch([self.document_prefix + text[a:b] for a, b, _ in spans])
-        return [len(e.ids) for e in encoded]
+    def _additive(self, text: str, a: int, b: int) -> bool:
+        """Whether the span's count can be read off the whole document's tokens.
+
+        True for tokenizers that split words apart before sub-word tokenisation (BERT's WordPiece), when the
+        span starts and ends at whitespace: then its tokens are exactly the document's tokens inside it.
+        """
+        return (
+            self._splits_on_whitespace
+            and (a == 0 or text[a - 1].isspace())
+            and (b == len(text) or text[b].isspace())
+        )
 
     def _enforce_limit(
-        self, text: str, spans: list[tuple[int, int, str | None]], limit: int, budget: int
-    ) -> list[tuple[int, int, str | None]]:
-        """Re-checks every span with the real tokenizer and re-cuts the few that tokenise longer in isolation."""
+        self,
+        text: str,
+        starts: list[int],
+        spans: list[tuple[int, int, str | None]],
+        limit: int,
+        budget: int,
+    ) -> list[tuple[int, int, str | None, int]]:
+        """Counts every span exactly and re-cuts the few that tokenise longer in isolation.
+
+        Spans cut at whitespace under a word-splitting tokenizer are counted from the document's own
+        encoding; every other span (cut inside a word, or any span under other tokenizers) is re-encoded.
+        """
+        done: list[tuple[int, int, str | None, int]] = []
         for _ in range(8):
-            counts = self._exact_counts(text, spans)
-            if all(n <= limit for n in counts):
-                return spans
-            fixed: list[tuple[int, int, str | None]] = []
+            counts: list[int | None] = [
+                self._special + self._count(starts, a, b) if self._additive(text, a, b) else None for a, b, _ in spans
+            ]
+            unknown = [i for i, n in enumerate(counts) if n is None]
+            if unknown:
+                encoded = self.tokenizer.encode_batch([self.document_prefix + text[spans[i][0] : spans[i][1]] for i in unknown])
+                for i, enc in zip(unknown, encoded):
+                    counts[i] = len(enc.ids)
+            retry: list[tuple[int, int, str | None]] = []
             for (a, b, name), n in zip(spans, counts):
                 if n <= limit:
-                    fixed.append((a, b, name))
+                    done.append((a, b, name, n))
                     continue
                 local = [s for s, _ in self.tokenizer.encode(text[a:b], add_special_tokens=False).offsets]
-                starts = [a + s for s in local]
                 smaller = max(4, budget - (n - limit) - 2)
-                for s, e in self._token_windows(text, starts, a, b, smaller):
+                for s, e in self._token_windows(text, [a + s for s in local], a, b, smaller):
                     trimmed = self._trim(text, s, e)
                     if trimmed:
-                        fixed.append((*trimmed, name))
-            spans = fixed
+                        retry.append((*trimmed, name))
+            if not retry:
+                return sorted(done, key=lambda span: span[0])
+            spans = retry
         raise RuntimeError("could not fit chunks to the model's limit; please report this with the tokenizer used")

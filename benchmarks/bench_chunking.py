@@ -1,0 +1,145 @@
+"""Long-document retrieval and chunking speed (issue: the token-exact medical chunker).
+
+Retrieval, on MedQuAD-long (one long page per document) with the stand-in model, all in one run:
+  * truncate   - each document embedded whole, cut at the model's limit (what happens without chunking),
+  * window     - plain fixed windows of the model's limit (no sentence or section awareness),
+  * medical    - MedicalChunker (sections, paragraphs, sentences),
+each chunked method aggregated to documents by the best chunk. Every unit embedded carries the document's
+title in front (the title's tokens are reserved from the budget), so the three differ only in how text is cut.
+Targets: medical >= truncate + 8 nDCG@10 points, and >= window + 1 point.
+
+Speed: characters per second of MedicalChunker against LangChain's SentenceTransformersTokenTextSplitter and
+LlamaIndex's SentenceSplitter (both counting the model's tokens) on the same documents; target: not slower.
+
+Usage: python benchmarks/bench_chunking.py [--docs N] [--skip-retrieval] [--skip-speed]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _common  # noqa: E402
+
+from medembed_rag import MedEmbedEncoder  # noqa: E402
+from medembed_rag.chunking import MedicalChunker, aggregate_to_documents  # noqa: E402
+from medembed_rag.evaluation import evaluate, load_beir  # noqa: E402
+from medembed_rag.testing import standin_model_path  # noqa: E402
+
+
+def fixed_windows(tokenizer, text: str, size: int) -> list[str]:
+    """Plain fixed token windows (the baseline): cut every ``size`` tokens, wherever that falls."""
+    offsets = tokenizer.encode(text, add_special_tokens=False).offsets
+    out = []
+    for i in range(0, len(offsets), size):
+        window = offsets[i : i + size]
+        out.append(text[window[0][0] : window[-1][1]])
+    return [w for w in out if w.strip()]
+
+
+def retrieval(n_docs: int | None) -> dict:
+    data = load_beir(_common.dataset("medquad-long"))
+    ids = list(data.corpus)[:n_docs] if n_docs else list(data.corpus)
+    keep = set(ids)
+    qrels = {q: rel for q, rel in data.qrels.items() if any(d in keep for d in rel)}
+    qids = [q for q in qrels if q in data.queries]
+    enc = MedEmbedEncoder(standin_model_path(), precision="auto", batch_size=64, truncation="silent")
+    chunker = MedicalChunker(enc)
+    tok = enc.tokenizer
+    queries = enc.encode_queries([data.queries[q] for q in qids])
+    results = {}
+    for method in ("truncate", "window", "medical"):
+        started = time.perf_counter()
+        units, owners = [], []
+        for d in ids:
+            title, text = data.corpus[d]
+            head = f"{title}\n" if title else ""
+            if method == "truncate":
+                pieces = [text]
+            else:
+                reserved = len(tok.encode(head, add_special_tokens=False).ids)
+                if method == "window":
+                    pieces = fixed_windows(tok, text, chunker.chunk_tokens - reserved)
+                else:
+                    pieces = [c.text for c in chunker.split(text, reserved_tokens=reserved)]
+            units.extend(head + p for p in pieces)
+            owners.extend([d] * len(pieces))
+        vectors = enc.encode_documents(units)
+        scores = queries @ vectors.T
+        run = {}
+        for i, q in enumerate(qids):
+            top = np.argpartition(-scores[i], min(1000, len(units) - 1))[:1000]
+            hits = [(owners[j], float(scores[i, j])) for j in top]
+            run[q] = [h.doc_id for h in aggregate_to_documents(hits, top_k=100)]
+        metrics = evaluate(qrels, run)
+        results[method] = {**metrics, "units": len(units), "seconds": time.perf_counter() - started}
+        print(f"  {method:9s} nDCG@10 {metrics['ndcg@10']:6.2f}  Recall@100 {metrics['recall@100']:6.2f}  "
+              f"({len(units)} units, {results[method]['seconds']:.0f} s)", flush=True)
+    return results
+
+
+def speed(n_docs: int) -> dict:
+    from langchain_text_splitters import SentenceTransformersTokenTextSplitter
+    from llama_index.core.node_parser import SentenceSplitter
+    from tokenizers import Tokenizer
+
+    data = load_beir(_common.dataset("medquad-long"))
+    texts = [data.corpus[d][1] for d in list(data.corpus)[:n_docs]]
+    chars = sum(map(len, texts))
+    model = standin_model_path()
+    ours = MedicalChunker(tokenizer=model, max_length=256)
+    hf_tok = Tokenizer.from_file(str(model / "tokenizer.json"))
+    hf_tok.no_padding()
+    hf_tok.no_truncation()
+    lc = SentenceTransformersTokenTextSplitter(model_name=str(model), tokens_per_chunk=254, chunk_overlap=0)
+    li = SentenceSplitter(
+        chunk_size=254, chunk_overlap=0, tokenizer=lambda t: hf_tok.encode(t, add_special_tokens=False).ids
+    )
+    splitters = {"medembed MedicalChunker": ours.split_text, "langchain ST token splitter": lc.split_text,
+                 "llama-index SentenceSplitter": li.split_text}
+    out = {}
+    for name, split in splitters.items():
+        split(texts[0])
+        started = time.perf_counter()
+        n_chunks = sum(len(split(t)) for t in texts)
+        seconds = time.perf_counter() - started
+        out[name] = {"chars_per_s": chars / seconds, "chunks": n_chunks, "seconds": seconds}
+        print(f"  {name:30s} {chars / seconds / 1e6:6.2f} M chars/s  ({n_chunks} chunks)", flush=True)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--docs", type=int, default=None, help="use only the first N documents")
+    parser.add_argument("--speed-docs", type=int, default=1000)
+    parser.add_argument("--skip-retrieval", action="store_true")
+    parser.add_argument("--skip-speed", action="store_true")
+    args = parser.parse_args()
+    report, failures = {}, []
+    if not args.skip_retrieval:
+        print("Retrieval on MedQuAD-long, stand-in model, document level (best chunk)")
+        r = report["retrieval"] = retrieval(args.docs)
+        if r["medical"]["ndcg@10"] < r["truncate"]["ndcg@10"] + 8:
+            failures.append("medical chunking is less than 8 nDCG@10 points above truncation")
+        if r["medical"]["ndcg@10"] < r["window"]["ndcg@10"] + 1:
+            failures.append("medical chunking is less than 1 nDCG@10 point above fixed windows")
+    if not args.skip_speed:
+        print(f"Chunking speed on {args.speed_docs} MedQuAD-long documents")
+        s = report["speed"] = speed(args.speed_docs)
+        ours = s["medembed MedicalChunker"]["chars_per_s"]
+        slower = [k for k, v in s.items() if v["chars_per_s"] > ours]
+        if slower:
+            failures.append(f"MedicalChunker is slower than {', '.join(slower)}")
+    report["failures"] = failures
+    print(f"results: {_common.save('chunking', report)}")
+    print("PASS" if not failures else "FAIL: " + "; ".join(failures))
+    sys.exit(1 if failures else 0)
+
+
+if __name__ == "__main__":
+    main()
