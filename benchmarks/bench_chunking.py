@@ -48,7 +48,7 @@ def retrieval(n_docs: int | None) -> dict:
     keep = set(ids)
     qrels = {q: rel for q, rel in data.qrels.items() if any(d in keep for d in rel)}
     qids = [q for q in qrels if q in data.queries]
-    enc = MedEmbedEncoder(standin_model_path(), precision="auto", batch_size=64, truncation="silent")
+    enc = MedEmbedEncoder(standin_model_path(), precision="auto", batch_size=64, truncation="silent", show_progress=False)
     chunker = MedicalChunker(enc)
     tok = enc.tokenizer
     queries = enc.encode_queries([data.queries[q] for q in qids])

@@ -64,7 +64,7 @@ def quality_worker(precision: str) -> dict:
 
     data = load_beir(_common.dataset("medquad"))
     ids = list(data.corpus)
-    enc = MedEmbedEncoder(standin_model_path(), precision=precision, truncation="silent", batch_size=64)
+    enc = MedEmbedEncoder(standin_model_path(), precision=precision, truncation="silent", batch_size=64, show_progress=False)
     started = time.perf_counter()
     docs = enc.encode_documents([document_text(*data.corpus[d]) for d in ids])
     seconds = time.perf_counter() - started

@@ -18,6 +18,9 @@ from .errors import (
     ModelMismatchError,
     ModelNotFoundError,
     OfflineModelError,
+    StoreError,
+    StoreLockedError,
+    StoreUnavailableError,
     TruncationWarning,
 )
 from .model_config import EncoderSettings
@@ -40,6 +43,9 @@ __all__ = [
     "ModelSpec",
     "OfflineModelError",
     "Pooling",
+    "StoreError",
+    "StoreLockedError",
+    "StoreUnavailableError",
     "TruncationWarning",
     "__version__",
     "get_model_spec",

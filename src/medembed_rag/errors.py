@@ -51,6 +51,18 @@ class ModelMismatchError(MedEmbedError, ValueError):
 
 
 
+class StoreError(MedEmbedError, RuntimeError):
+    """A vector-store operation failed; nothing partial was written where the message says so."""
+
+
+class StoreUnavailableError(StoreError, ConnectionError):
+    """The Chroma server cannot be reached; the message names the address."""
+
+
+class StoreLockedError(StoreError):
+    """Another process has the embedded store folder open for writing."""
+
+
 class TruncationWarning(UserWarning):
     """Some inputs were longer than the model reads and were cut; chunk them to keep every word."""
 
@@ -66,5 +78,8 @@ __all__ = [
     "ModelMismatchError",
     "ModelNotFoundError",
     "OfflineModelError",
+    "StoreError",
+    "StoreLockedError",
+    "StoreUnavailableError",
     "TruncationWarning",
 ]
