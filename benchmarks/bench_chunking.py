@@ -42,7 +42,7 @@ def fixed_windows(tokenizer, text: str, size: int) -> list[str]:
     return [w for w in out if w.strip()]
 
 
-def retrieval(n_docs: int | None) -> dict:
+def retrieval(n_docs: int | None, variants: list[str]) -> dict:
     data = load_beir(_common.dataset("medquad-long"))
     ids = list(data.corpus)[:n_docs] if n_docs else list(data.corpus)
     keep = set(ids)
@@ -51,9 +51,13 @@ def retrieval(n_docs: int | None) -> dict:
     enc = MedEmbedEncoder(standin_model_path(), precision="auto", batch_size=64, truncation="silent", show_progress=False)
     chunker = MedicalChunker(enc)
     tok = enc.tokenizer
+    medical = {"medical": chunker}
+    for v in variants:  # "tokens:overlap", e.g. "128:16"
+        size, overlap = (int(x) for x in v.split(":"))
+        medical[f"medical-{size}-{overlap}"] = MedicalChunker(enc, chunk_tokens=size, overlap_tokens=overlap)
     queries = enc.encode_queries([data.queries[q] for q in qids])
     results = {}
-    for method in ("truncate", "window", "medical"):
+    for method in ("truncate", "window", *medical):
         started = time.perf_counter()
         units, owners = [], []
         for d in ids:
@@ -66,7 +70,7 @@ def retrieval(n_docs: int | None) -> dict:
                 if method == "window":
                     pieces = fixed_windows(tok, text, chunker.chunk_tokens - reserved)
                 else:
-                    pieces = [c.text for c in chunker.split(text, reserved_tokens=reserved)]
+                    pieces = [c.text for c in medical[method].split(text, reserved_tokens=reserved)]
             units.extend(head + p for p in pieces)
             owners.extend([d] * len(pieces))
         vectors = enc.encode_documents(units)
@@ -119,11 +123,12 @@ def main() -> None:
     parser.add_argument("--speed-docs", type=int, default=1000)
     parser.add_argument("--skip-retrieval", action="store_true")
     parser.add_argument("--skip-speed", action="store_true")
+    parser.add_argument("--variant", action="append", default=[], help="extra medical setting tokens:overlap")
     args = parser.parse_args()
     report, failures = {}, []
     if not args.skip_retrieval:
         print("Retrieval on MedQuAD-long, stand-in model, document level (best chunk)")
-        r = report["retrieval"] = retrieval(args.docs)
+        r = report["retrieval"] = retrieval(args.docs, args.variant)
         if r["medical"]["ndcg@10"] < r["truncate"]["ndcg@10"] + 8:
             failures.append("medical chunking is less than 8 nDCG@10 points above truncation")
         if r["medical"]["ndcg@10"] < r["window"]["ndcg@10"] + 1:

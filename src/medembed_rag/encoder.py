@@ -23,6 +23,7 @@ from .errors import (
     ModelLoadError,
     TruncationWarning,
 )
+from .inference import run_sorted_batches
 from .inputs import validate_texts
 from .model_config import EncoderSettings, read_settings, settings_from_spec
 from .openvino_cache import (
@@ -43,7 +44,6 @@ logger = logging.getLogger(__name__)
 Precision = Literal["auto", "fp32", "int8"]
 Truncation = Literal["warn", "error", "silent"]
 _TASK = "feature-extraction"
-_PAD_MULTIPLE = 8
 
 
 def load_tokenizer(folder: Path):
@@ -76,7 +76,6 @@ class _Loaded:
         self.manifest = read_manifest(folder)
         self.tokenizer, self.pad_id = load_tokenizer(folder)
         self.compiled = compile_model(folder, precision, threads=threads)
-        self.input_names = [port.get_any_name() for port in self.compiled.inputs]
         # A second instance that cuts at max_length; the first stays untouched for token counting.
         self.truncating_tokenizer, _ = load_tokenizer(folder)
         self.truncating_tokenizer.enable_truncation(settings.max_length)
@@ -341,36 +340,17 @@ class MedEmbedEncoder:
         truncated = [i for i, enc in enumerate(encodings) if enc.overflowing]
         self._handle_truncation(truncated, len(items), settings.max_length, plural)
 
-        lengths = np.fromiter((len(enc.ids) for enc in encodings), dtype=np.int64, count=len(encodings))
-        order = np.argsort(-lengths, kind="stable")
-        out = np.empty((len(items), settings.dim), dtype=np.float32)
-        n_batches = (len(items) + self.batch_size - 1) // self.batch_size
-        show = self.show_progress if self.show_progress is not None else n_batches > 8
-        request = loaded.compiled.create_infer_request()
-        wants_types = "token_type_ids" in loaded.input_names
-        from tqdm.auto import tqdm
-
-        for start in tqdm(
-            range(0, len(items), self.batch_size), total=n_batches, disable=not show, desc=f"Encoding {plural}"
-        ):
-            idx = order[start : start + self.batch_size]
-            width = int(lengths[idx].max())
-            width = min(settings.max_length, -(-width // _PAD_MULTIPLE) * _PAD_MULTIPLE)
-            ids = np.full((len(idx), width), loaded.pad_id, dtype=np.int64)
-            mask = np.zeros((len(idx), width), dtype=np.int64)
-            types = np.zeros((len(idx), width), dtype=np.int64)
-            for row, i in enumerate(idx):
-                enc = encodings[i]
-                n = len(enc.ids)
-                ids[row, :n] = enc.ids
-                mask[row, :n] = 1
-                if wants_types:
-                    types[row, :n] = enc.type_ids
-            feed = {"input_ids": ids, "attention_mask": mask}
-            if wants_types:
-                feed["token_type_ids"] = types
-            hidden = request.infer(feed)[loaded.output]
-            out[idx] = pool(hidden, mask, settings.pooling)
+        out = run_sorted_batches(
+            loaded.compiled,
+            encodings,
+            batch_size=self.batch_size,
+            pad_id=loaded.pad_id,
+            max_length=settings.max_length,
+            out_dim=settings.dim,
+            reduce=lambda hidden, mask: pool(hidden, mask, settings.pooling),
+            show_progress=self.show_progress,
+            desc=f"Encoding {plural}",
+        )
         if settings.normalize:
             out = l2_normalize(out)
         _check_integrity(out)

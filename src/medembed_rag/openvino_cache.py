@@ -43,6 +43,7 @@ _HUB_PATTERNS = [
     "*.txt",
     "*.model",
     "*.safetensors",
+    "pytorch_model.bin",  # some checkpoints (MedCPT) ship only this; transformers loads it weights-only
     "1_Pooling/*",
     "2_Normalize/*",
 ]

@@ -102,3 +102,24 @@ def build_medembed_shaped_model(folder: str | Path, *, seed: int = 0, overrides:
     AutoTokenizer.from_pretrained(str(standin_model_path())).save_pretrained(folder)
     _write_sentence_transformers_files(folder, config.hidden_size, "cls", config.max_position_embeddings)
     return folder
+
+
+def build_cross_encoder(folder: str | Path, *, seed: int = 0) -> Path:
+    """Writes a local cross-encoder for tests: the stand-in's BERT weights with a seeded one-label head."""
+    folder = Path(folder)
+    if (folder / "model.safetensors").is_file():
+        return folder
+    try:
+        import torch
+        from transformers import AutoTokenizer, BertForSequenceClassification
+    except ImportError as exc:
+        raise MissingDependencyError("building a stand-in cross-encoder needs torch and transformers") from exc
+    torch.manual_seed(seed)
+    model = BertForSequenceClassification.from_pretrained(str(standin_model_path()), num_labels=1).eval()
+    with torch.no_grad():
+        model.classifier.weight.normal_(0, 0.5)
+        model.classifier.bias.zero_()
+    folder.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(folder, safe_serialization=True)
+    AutoTokenizer.from_pretrained(str(standin_model_path())).save_pretrained(folder)
+    return folder

@@ -1,4 +1,4 @@
-"""MedEmbed in LangChain: embeddings (``embeddings = MedEmbedEmbeddings()``) and a text splitter.
+"""MedEmbed in LangChain: embeddings (``embeddings = MedEmbedEmbeddings()``), a text splitter and a reranker.
 
 Needs ``pip install 'medembed-rag[langchain]'``.
 """
@@ -149,3 +149,52 @@ class MedicalTextSplitter(_text_splitter_base()):
         return self.create_documents(
             [d.page_content for d in documents], [d.metadata for d in documents], [d.id for d in documents]
         )
+
+
+def _compressor_base():
+    return require("langchain_core.documents", "langchain", "MedEmbedRerank").BaseDocumentCompressor
+
+
+class MedEmbedRerank(_compressor_base()):
+    """A LangChain document compressor that reorders documents with :class:`~medembed_rag.rerank.MedEmbedReranker`.
+
+    Use it in a ``ContextualCompressionRetriever`` over a retriever that returns a larger pool than
+    ``top_n`` (e.g. ``k=50``, ``top_n=5``). Each returned document keeps its metadata and gains
+    ``rerank_score``; the input documents are not modified.
+    """
+
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
+
+    top_n: int = Field(default=5, gt=0)
+    """Documents kept after reranking."""
+    model: str = "ncbi/MedCPT-Cross-Encoder"
+    """Cross-encoder hub id or local folder."""
+    precision: Literal["auto", "fp32", "int8"] = "auto"
+    """OpenVINO precision."""
+
+    _reranker: Any = PrivateAttr()
+
+    def __init__(self, reranker: Any = None, **data: Any) -> None:
+        from ..rerank import MedEmbedReranker
+
+        if reranker is not None:
+            data.setdefault("model", reranker.model_id)
+            data.setdefault("precision", reranker.precision)
+        super().__init__(**data)
+        self._reranker = reranker or MedEmbedReranker(self.model, precision=self.precision)
+
+    def compress_documents(self, documents, query, callbacks=None):
+        from langchain_core.documents import Document
+
+        documents = list(documents)
+        if not documents:
+            return []
+        ranked = self._reranker.rank(query, [d.page_content for d in documents], top_k=self.top_n)
+        return [
+            Document(
+                page_content=documents[i].page_content,
+                metadata={**copy.deepcopy(documents[i].metadata), "rerank_score": score},
+                id=documents[i].id,
+            )
+            for i, score in ranked
+        ]

@@ -1,4 +1,4 @@
-"""MedEmbed in LlamaIndex: the embedding model (``Settings.embed_model = MedEmbedEmbedding()``) and node parser.
+"""MedEmbed in LlamaIndex: the embedding model (``Settings.embed_model = MedEmbedEmbedding()``), node parser, reranker.
 
 Needs ``pip install 'medembed-rag[llama-index]'``.
 """
@@ -15,7 +15,15 @@ require("llama_index.core", "llama-index", "medembed_rag.integrations.llama_inde
 from llama_index.core.base.embeddings.base import BaseEmbedding, Embedding  # noqa: E402
 from llama_index.core.bridge.pydantic import ConfigDict, Field, PrivateAttr  # noqa: E402
 from llama_index.core.node_parser import NodeParser  # noqa: E402
-from llama_index.core.schema import BaseNode, MetadataMode, NodeRelationship, TextNode  # noqa: E402
+from llama_index.core.postprocessor.types import BaseNodePostprocessor  # noqa: E402
+from llama_index.core.schema import (  # noqa: E402
+    BaseNode,
+    MetadataMode,
+    NodeRelationship,
+    NodeWithScore,
+    QueryBundle,
+    TextNode,
+)
 
 from ..encoder import MedEmbedEncoder  # noqa: E402
 from ..registry import DEFAULT_MODEL  # noqa: E402
@@ -162,3 +170,69 @@ class MedicalNodeParser(NodeParser):
                 )
                 out.append(child)
         return out
+
+
+class MedEmbedRerank(BaseNodePostprocessor):
+    """A LlamaIndex node postprocessor that reorders retrieved nodes with :class:`~medembed_rag.rerank.MedEmbedReranker`.
+
+    Retrieve a larger pool than you keep (e.g. ``similarity_top_k=50``, ``top_n=5``): the cross-encoder can
+    only promote passages the first stage found. Each kept node's score becomes the rerank score; the
+    retrieval score is kept in ``metadata["retrieval_score"]``. Emits LlamaIndex's rerank events.
+    """
+
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
+
+    top_n: int = Field(default=5, gt=0, description="Nodes kept after reranking.")
+    model: str = Field(default="ncbi/MedCPT-Cross-Encoder", description="Cross-encoder hub id or local folder.")
+    precision: Literal["auto", "fp32", "int8"] = Field(default="auto", description="OpenVINO precision.")
+    keep_retrieval_score: bool = Field(default=True, description="Keep the first-stage score in metadata.")
+
+    _reranker: Any = PrivateAttr()
+
+    def __init__(self, reranker: Any = None, **data: Any) -> None:
+        from ..rerank import MedEmbedReranker
+
+        if reranker is not None:
+            data.setdefault("model", reranker.model_id)
+            data.setdefault("precision", reranker.precision)
+        super().__init__(**data)
+        self._reranker = reranker or MedEmbedReranker(self.model, precision=self.precision)
+
+    @classmethod
+    def class_name(cls) -> str:
+        return "MedEmbedRerank"
+
+    def _postprocess_nodes(self, nodes: list[NodeWithScore], query_bundle: QueryBundle | None = None) -> list[NodeWithScore]:
+        from llama_index.core.callbacks import CBEventType, EventPayload
+        from llama_index.core.instrumentation import get_dispatcher
+        from llama_index.core.instrumentation.events.rerank import ReRankEndEvent, ReRankStartEvent
+
+        if query_bundle is None:
+            raise ValueError("MedEmbedRerank needs the query (query_bundle)")
+        dispatcher = get_dispatcher(__name__)
+        dispatcher.event(
+            ReRankStartEvent(query=query_bundle, nodes=nodes, top_n=self.top_n, model_name=self.model)
+        )
+        if not nodes:
+            dispatcher.event(ReRankEndEvent(nodes=[]))
+            return []
+        with self.callback_manager.event(
+            CBEventType.RERANKING,
+            payload={
+                EventPayload.NODES: nodes,
+                EventPayload.MODEL_NAME: self.model,
+                EventPayload.QUERY_STR: query_bundle.query_str,
+                EventPayload.TOP_K: self.top_n,
+            },
+        ) as event:
+            texts = [n.node.get_content(metadata_mode=MetadataMode.EMBED) for n in nodes]
+            ranked = self._reranker.rank(query_bundle.query_str, texts, top_k=self.top_n)
+            kept = []
+            for index, score in ranked:
+                node = nodes[index]
+                if self.keep_retrieval_score:
+                    node.node.metadata["retrieval_score"] = node.score
+                kept.append(NodeWithScore(node=node.node, score=score))
+            event.on_end(payload={EventPayload.NODES: kept})
+        dispatcher.event(ReRankEndEvent(nodes=kept))
+        return kept

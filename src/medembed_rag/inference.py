@@ -1,0 +1,61 @@
+"""Length-sorted batched inference on a compiled OpenVINO model: shared by the encoder and the reranker."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+_PAD_MULTIPLE = 8
+
+
+def run_sorted_batches(
+    compiled,
+    encodings: Sequence,
+    *,
+    batch_size: int,
+    pad_id: int,
+    max_length: int,
+    out_dim: int,
+    reduce: Callable[[np.ndarray, np.ndarray], np.ndarray],
+    show_progress: bool | None = None,
+    desc: str = "Encoding",
+) -> np.ndarray:
+    """Runs ``encodings`` (``tokenizers.Encoding`` objects) through ``compiled`` and returns (n, out_dim) float32.
+
+    Inputs are sorted by length, so each batch is padded only to its own longest input (rounded up to a
+    multiple of 8 to limit the number of distinct shapes), and results come back in the original order.
+    ``reduce(output, attention_mask)`` turns the model's first output for a batch into (batch, out_dim).
+    """
+    from tqdm.auto import tqdm
+
+    n = len(encodings)
+    out = np.empty((n, out_dim), dtype=np.float32)
+    if n == 0:
+        return out
+    lengths = np.fromiter((len(e.ids) for e in encodings), dtype=np.int64, count=n)
+    order = np.argsort(-lengths, kind="stable")
+    n_batches = (n + batch_size - 1) // batch_size
+    show = show_progress if show_progress is not None else n_batches > 8
+    names = {port.get_any_name() for port in compiled.inputs}
+    wants_types = "token_type_ids" in names
+    output = compiled.output(0)
+    request = compiled.create_infer_request()  # one per call: calls from several threads do not share state
+    for start in tqdm(range(0, n, batch_size), total=n_batches, disable=not show, desc=desc):
+        idx = order[start : start + batch_size]
+        width = min(max_length, -(-int(lengths[idx].max()) // _PAD_MULTIPLE) * _PAD_MULTIPLE)
+        ids = np.full((len(idx), width), pad_id, dtype=np.int64)
+        mask = np.zeros((len(idx), width), dtype=np.int64)
+        types = np.zeros((len(idx), width), dtype=np.int64) if wants_types else None
+        for row, i in enumerate(idx):
+            enc = encodings[i]
+            k = len(enc.ids)
+            ids[row, :k] = enc.ids
+            mask[row, :k] = 1
+            if types is not None:
+                types[row, :k] = enc.type_ids
+        feed = {"input_ids": ids, "attention_mask": mask}
+        if types is not None:
+            feed["token_type_ids"] = types
+        out[idx] = reduce(request.infer(feed)[output], mask)
+    return out
