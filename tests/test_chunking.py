@@ -267,3 +267,10 @@ def test_property_exact_path_for_other_tokenizers(tokenizer_path, text):
     chunker = MedicalChunker(tokenizer=tokenizer_path, max_length=48)
     chunker._splits_on_whitespace = False
     _check_invariants(chunker, text, chunker.split(text))
+
+
+def test_a_bare_heading_joins_the_next_section(small):
+    text = "# Warfarin leaflet\n\n## Blood tests\nYou need regular INR tests.\n\n## Interactions\nAntibiotics raise the INR."
+    chunks = small.split(text)
+    assert [c.section for c in chunks] == ["Blood tests", "Interactions"]
+    assert chunks[0].text.startswith("# Warfarin leaflet")

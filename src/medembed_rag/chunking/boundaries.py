@@ -55,17 +55,31 @@ def find_sections(text: str, start: int = 0, end: int | None = None) -> list[tup
     """Splits ``text[start:end]`` at section headers: ``(start, end, section name or None)`` spans."""
     end = len(text) if end is None else end
     cuts: list[tuple[int, str]] = []
+    header_end: dict[int, int] = {}
     for match in HEADER_RE.finditer(text, start, end):
         name = next(v for v in match.groupdict().values() if v)
         name = name.lstrip("#").strip().rstrip(":").strip()
-        line_start = text.rfind("\n", 0, match.start() + 1) + 1
-        cuts.append((max(line_start, start), name))
+        line_start = max(text.rfind("\n", 0, match.start() + 1) + 1, start)
+        cuts.append((line_start, name))
+        header_end[line_start] = match.end()
     spans: list[tuple[int, int, str | None]] = []
     if not cuts or cuts[0][0] > start:
         spans.append((start, cuts[0][0] if cuts else end, None))
     for i, (cut, name) in enumerate(cuts):
         spans.append((cut, cuts[i + 1][0] if i + 1 < len(cuts) else end, name))
-    return [s for s in spans if s[1] > s[0]]
+    spans = [s for s in spans if s[1] > s[0]]
+    # A heading with no text of its own (a document title above its first section) joins the next section,
+    # so no chunk is a bare heading.
+    merged: list[tuple[int, int, str | None]] = []
+    carry: int | None = None
+    for i, (a, b, name) in enumerate(spans):
+        bare = name is not None and not text[header_end.get(a, b) : b].strip()
+        if bare and i + 1 < len(spans):
+            carry = a if carry is None else carry
+            continue
+        merged.append((carry if carry is not None else a, b, name))
+        carry = None
+    return merged
 
 
 def _split_after(pattern: re.Pattern, text: str, start: int, end: int) -> list[tuple[int, int]]:
