@@ -50,3 +50,11 @@ def save(name: str, payload: dict) -> Path:
     path = RESULTS / f"{name}.json"
     path.write_text(json.dumps(payload, indent=2) + "\n")
     return path
+
+
+def finish(name: str, report: dict, failures: list[str]) -> None:
+    """Saves the report with its failures, prints PASS or FAIL, and exits 1 on failure."""
+    report["failures"] = failures
+    print(f"results: {save(name, report)}")
+    print("PASS" if not failures else "FAIL: " + "; ".join(failures))
+    sys.exit(1 if failures else 0)

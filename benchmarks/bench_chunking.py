@@ -140,10 +140,7 @@ def main() -> None:
         slower = [k for k, v in s.items() if v["chars_per_s"] > ours]
         if slower:
             failures.append(f"MedicalChunker is slower than {', '.join(slower)}")
-    report["failures"] = failures
-    print(f"results: {_common.save('chunking', report)}")
-    print("PASS" if not failures else "FAIL: " + "; ".join(failures))
-    sys.exit(1 if failures else 0)
+    _common.finish("chunking", report, failures)
 
 
 if __name__ == "__main__":

@@ -116,10 +116,7 @@ def main() -> None:
         report["int8_ndcg_drop"] = drop
         if drop > 1.0:
             failures.append(f"int8 loses {drop:.2f} nDCG@10 points (target <= 1.0)")
-    report["failures"] = failures
-    print(f"\nresults: {_common.save('encoder', report)}")
-    print("PASS" if not failures else "FAIL: " + "; ".join(failures))
-    sys.exit(1 if failures else 0)
+    _common.finish("encoder", report, failures)
 
 
 if __name__ == "__main__":

@@ -61,10 +61,7 @@ def main() -> None:
     for k, v in results.items():
         print(f"  {k:24s} {v:8.1f}  {v / ref:5.2f}x")
     failures = [] if results["ours-auto"] / ref >= 2 else ["auto is below 2x"]
-    report["failures"] = failures
-    print(f"results: {_common.save('rerank', report)}")
-    print("PASS" if not failures else "FAIL: " + "; ".join(failures))
-    sys.exit(1 if failures else 0)
+    _common.finish("rerank", report, failures)
 
 
 if __name__ == "__main__":

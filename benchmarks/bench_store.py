@@ -84,10 +84,7 @@ def main() -> None:
         failures.append(f"store overhead {overhead * 100:.1f}% > 10%")
     if again.embedded:
         failures.append("re-run embedded chunks")
-    report["failures"] = failures
-    print(f"results: {_common.save('store', report)}")
-    print("PASS" if not failures else "FAIL: " + "; ".join(failures))
-    sys.exit(1 if failures else 0)
+    _common.finish("store", report, failures)
 
 
 if __name__ == "__main__":

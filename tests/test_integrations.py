@@ -13,7 +13,7 @@ from langchain_tests.integration_tests import EmbeddingsIntegrationTests
 from langchain_tests.unit_tests import EmbeddingsUnitTests
 from pydantic import ValidationError
 
-from medembed_rag import InvalidInputError, MedEmbedEncoder
+from medembed_rag import InvalidInputError
 from medembed_rag.integrations.langchain import MedEmbedEmbeddings
 from medembed_rag.integrations.llama_index import MedEmbedEmbedding
 from medembed_rag.testing import standin_model_path

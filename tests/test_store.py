@@ -1,19 +1,17 @@
 """The Chroma store: framework views, model safety, idempotent and crash-safe ingest, processes, server mode."""
 
-import json
 import os
 import signal
 import subprocess
 import sys
 import textwrap
-import threading
 import time
 
 import numpy as np
 import pytest
 from langchain_tests.integration_tests import VectorStoreIntegrationTests
 
-from medembed_rag import MedEmbedEncoder, ModelMismatchError, StoreLockedError, StoreUnavailableError
+from medembed_rag import MedEmbedEncoder, ModelMismatchError, StoreUnavailableError
 from medembed_rag.errors import InvalidInputError, InvalidInputTypeError
 from medembed_rag.store import MedEmbedChromaStore
 

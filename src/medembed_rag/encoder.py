@@ -27,6 +27,7 @@ from .inference import run_sorted_batches
 from .inputs import validate_texts
 from .model_config import EncoderSettings, read_settings, settings_from_spec
 from .openvino_cache import (
+    PicklesWithoutModel,
     PRECISIONS,
     ModelSource,
     compile_model,
@@ -82,7 +83,7 @@ class _Loaded:
         self.output = self.compiled.output(0)
 
 
-class MedEmbedEncoder:
+class MedEmbedEncoder(PicklesWithoutModel):
     """Turns text into MedEmbed vectors on the CPU through OpenVINO.
 
     The model is exported from its checkpoint to OpenVINO once and cached on disk, keyed by model,
@@ -252,16 +253,6 @@ class MedEmbedEncoder:
             changes["max_length"] = wanted
         return dataclasses.replace(settings, **changes) if changes else settings
 
-    def __getstate__(self) -> dict:
-        # Pickling (e.g. a LangChain object holding this encoder) never drags the compiled model along.
-        state = self.__dict__.copy()
-        state["_loaded"] = None
-        state["_lock"] = None
-        return state
-
-    def __setstate__(self, state: dict) -> None:
-        self.__dict__.update(state)
-        self._lock = threading.Lock()
 
     def _export(self, checkpoint: Path, out: Path) -> None:
         export_with_optimum(_TASK)(checkpoint, out)

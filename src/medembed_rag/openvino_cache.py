@@ -17,6 +17,7 @@ import logging
 import os
 import re
 import shutil
+import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -368,3 +369,17 @@ def compile_model(folder: Path, precision: str, *, threads: int | None = None):
         config[props.inference_num_threads] = int(threads)
     core = ov.Core()
     return core.compile_model(core.read_model(_find_xml(folder)), "CPU", config)
+
+
+class PicklesWithoutModel:
+    """Mixin for lazy model holders: pickling drops the loaded model (``_loaded``) and the lock (``_lock``)."""
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state["_loaded"] = None
+        state["_lock"] = None
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()

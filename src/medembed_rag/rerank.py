@@ -19,6 +19,7 @@ from .errors import InputTooLongError, InvalidInputError, InvalidInputTypeError,
 from .inference import run_sorted_batches
 from .inputs import validate_texts
 from .openvino_cache import (
+    PicklesWithoutModel,
     PRECISIONS,
     compile_model,
     ensure_ir,
@@ -63,7 +64,7 @@ class RankResult(NamedTuple):
     score: float
 
 
-class MedEmbedReranker:
+class MedEmbedReranker(PicklesWithoutModel):
     """Scores (query, passage) pairs with a cross-encoder on OpenVINO and orders passages by relevance.
 
     The default is MedCPT's cross-encoder (trained on PubMed search logs). Any local folder with a
@@ -128,15 +129,6 @@ class MedEmbedReranker:
     def __repr__(self) -> str:
         return f"MedEmbedReranker(model={self.model_id!r}, precision={self.precision!r})"
 
-    def __getstate__(self) -> dict:
-        state = self.__dict__.copy()
-        state["_loaded"] = None
-        state["_lock"] = None
-        return state
-
-    def __setstate__(self, state: dict) -> None:
-        self.__dict__.update(state)
-        self._lock = threading.Lock()
 
     # ------------------------------------------------------------------ loading
     def _export(self, checkpoint: Path, out: Path) -> None:

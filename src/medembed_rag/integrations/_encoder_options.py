@@ -68,3 +68,18 @@ def adapter_encoder(adapter: Any, encoder: MedEmbedEncoder | None, explicit: set
         return encoder
     fields = {name: getattr(adapter, name) for name in type(adapter).model_fields}
     return build_or_share(None, {**fields, **extra}, explicit)
+
+
+def reranker_init(reranker: Any, data: dict[str, Any]) -> dict[str, Any]:
+    """Before a rerank adapter's pydantic init: fills ``model`` and ``precision`` from a shared reranker."""
+    if reranker is not None:
+        data.setdefault("model", reranker.model_id)
+        data.setdefault("precision", reranker.precision)
+    return data
+
+
+def reranker_of(adapter: Any, reranker: Any):
+    """After a rerank adapter's pydantic init: the shared reranker, or a new one from the adapter's fields."""
+    from ..rerank import MedEmbedReranker
+
+    return reranker or MedEmbedReranker(adapter.model, precision=adapter.precision)

@@ -27,7 +27,7 @@ from llama_index.core.schema import (  # noqa: E402
 
 from ..encoder import MedEmbedEncoder  # noqa: E402
 from ..registry import DEFAULT_MODEL  # noqa: E402
-from ._encoder_options import adapter_encoder, adapter_init  # noqa: E402
+from ._encoder_options import adapter_encoder, adapter_init, reranker_init, reranker_of  # noqa: E402
 
 
 class MedEmbedEmbedding(BaseEmbedding):
@@ -190,13 +190,8 @@ class MedEmbedRerank(BaseNodePostprocessor):
     _reranker: Any = PrivateAttr()
 
     def __init__(self, reranker: Any = None, **data: Any) -> None:
-        from ..rerank import MedEmbedReranker
-
-        if reranker is not None:
-            data.setdefault("model", reranker.model_id)
-            data.setdefault("precision", reranker.precision)
-        super().__init__(**data)
-        self._reranker = reranker or MedEmbedReranker(self.model, precision=self.precision)
+        super().__init__(**reranker_init(reranker, data))
+        self._reranker = reranker_of(self, reranker)
 
     @classmethod
     def class_name(cls) -> str:
