@@ -253,7 +253,6 @@ class MedEmbedEncoder(PicklesWithoutModel):
             changes["max_length"] = wanted
         return dataclasses.replace(settings, **changes) if changes else settings
 
-
     def _export(self, checkpoint: Path, out: Path) -> None:
         export_with_optimum(_TASK)(checkpoint, out)
         if self.precision == "int8":
