@@ -301,11 +301,11 @@ class MedEmbedEncoder(PicklesWithoutModel):
     # ------------------------------------------------------------------ encoding
     def encode_documents(self, texts: str | Sequence[str] | Iterable[str]) -> np.ndarray:
         """Embeds documents (passages). Returns float32 of shape (n, dim), L2-normalised if the model asks."""
-        return self._encode(texts, self.settings.document_prefix, "document", "documents")
+        return self._encode(texts, "document", "documents")
 
     def encode_queries(self, texts: str | Sequence[str] | Iterable[str]) -> np.ndarray:
         """Embeds queries. Returns float32 of shape (n, dim), L2-normalised if the model asks."""
-        return self._encode(texts, self.settings.query_prefix, "query", "queries")
+        return self._encode(texts, "query", "queries")
 
     async def aencode_documents(self, texts: str | Sequence[str] | Iterable[str]) -> np.ndarray:
         """:meth:`encode_documents` in a worker thread, so the event loop keeps running."""
@@ -320,12 +320,13 @@ class MedEmbedEncoder(PicklesWithoutModel):
         items = validate_texts(texts)
         return [len(enc.ids) for enc in self.tokenizer.encode_batch([prefix + t for t in items])]
 
-    def _encode(self, texts, prefix: str, what: str, plural: str) -> np.ndarray:
-        items = validate_texts(texts, what=what)
+    def _encode(self, texts, what: str, plural: str) -> np.ndarray:
+        items = validate_texts(texts, what=what)  # before anything is loaded
         if not items:
             return np.empty((0, self.dim), dtype=np.float32)
         loaded = self.load()
         settings = loaded.settings
+        prefix = settings.query_prefix if what == "query" else settings.document_prefix
         encodings = loaded.truncating_tokenizer.encode_batch([prefix + t for t in items], add_special_tokens=True)
         truncated = [i for i, enc in enumerate(encodings) if enc.overflowing]
         self._handle_truncation(truncated, len(items), settings.max_length, plural)
