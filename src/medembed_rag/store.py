@@ -36,6 +36,7 @@ _FINGERPRINT_PREFIX = "medembed:"
 _MATCH_KEYS = ("model_id", "revision", "dim", "pooling", "normalize", "precision_family", "max_length",
                "query_prefix", "document_prefix")
 _DOCS_PER_ROUND = 64
+_REVISION_KEY = "medembed_revision"
 
 
 @dataclass(frozen=True)
@@ -136,6 +137,7 @@ class MedEmbedChromaStore:
         self._chunker = chunker
         self.collection_name = collection
         self._lock: FileLock | None = None
+        self._bm25 = None
         if host is not None:
             scheme = "https" if ssl else "http"
             self.address = f"{scheme}://{host}:{port}"
@@ -249,6 +251,33 @@ class MedEmbedChromaStore:
             )
         return collection
 
+    def revision(self) -> int:
+        """A counter bumped by every write through this package (the BM25 sidecar uses it to stay in step)."""
+        with self._guard("reading the collection revision"):
+            meta = self.client.get_collection(self.collection_name).metadata or {}
+        return int(meta.get(_REVISION_KEY, 0))
+
+    def _bump_revision(self) -> None:
+        with self._guard("recording the collection revision"):
+            meta = dict(self.client.get_collection(self.collection_name).metadata or {})
+            meta[_REVISION_KEY] = int(meta.get(_REVISION_KEY, 0)) + 1
+            self.collection.modify(metadata=meta)
+
+    @property
+    def bm25(self):
+        """The BM25 sidecar index (saved under ``<store>/bm25/<collection>`` in embedded mode)."""
+        if self._bm25 is None:
+            from .hybrid import BM25Index
+
+            self._bm25 = BM25Index(self.path / "bm25" / self.collection_name if self.path is not None else None)
+        return self._bm25
+
+    def hybrid(self, **options: Any):
+        """A :class:`~medembed_rag.hybrid.HybridRetriever` over this store (dense + BM25)."""
+        from .hybrid import HybridRetriever
+
+        return HybridRetriever(self, **options)
+
     @property
     def fingerprint(self) -> dict[str, Any]:
         """The fingerprint recorded on the collection."""
@@ -294,9 +323,13 @@ class MedEmbedChromaStore:
                 raise InvalidInputError(f"metadata of document {i} has a doc_id different from its id")
 
         report = IngestReport(documents=len(items))
-        for start in range(0, len(items), _DOCS_PER_ROUND):
-            stop = start + _DOCS_PER_ROUND
-            self._ingest_round(items[start:stop], doc_ids[start:stop], metas[start:stop], report)
+        try:
+            for start in range(0, len(items), _DOCS_PER_ROUND):
+                stop = start + _DOCS_PER_ROUND
+                self._ingest_round(items[start:stop], doc_ids[start:stop], metas[start:stop], report)
+        finally:
+            if report.chunks_added or report.chunks_removed or report.metadata_updated:
+                self._bump_revision()
         logger.info(
             "ingested %d documents into %r: %d chunks added, %d unchanged, %d removed",
             report.documents, self.collection_name, report.chunks_added, report.chunks_unchanged, report.chunks_removed,
@@ -371,6 +404,8 @@ class MedEmbedChromaStore:
             found = self.collection.get(where=dict(where), include=[])["ids"]
             for w in range(0, len(found), self.batch_size):
                 self.collection.delete(ids=found[w : w + self.batch_size])
+        if found:
+            self._bump_revision()
         logger.info("deleted %d chunks from %r", len(found), self.collection_name)
         return len(found)
 

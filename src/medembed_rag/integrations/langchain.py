@@ -193,3 +193,27 @@ class MedEmbedRerank(_compressor_base()):
             )
             for i, score in ranked
         ]
+
+
+def _retriever_base():
+    return require("langchain_core.retrievers", "langchain", "MedEmbedHybridRetriever").BaseRetriever
+
+
+class MedEmbedHybridRetriever(_retriever_base()):
+    """A LangChain retriever over :class:`~medembed_rag.hybrid.HybridRetriever` (dense + BM25, fused).
+
+    Each document keeps the chunk's metadata and gains ``score`` (the fused score).
+    """
+
+    hybrid: Any
+    """The core hybrid retriever (``store.hybrid()``)."""
+    k: int = 4
+    """Documents returned."""
+
+    def _get_relevant_documents(self, query: str, *, run_manager: Any = None):
+        from langchain_core.documents import Document
+
+        return [
+            Document(page_content=h.text, metadata={**h.metadata, "score": h.score}, id=h.id)
+            for h in self.hybrid.query(query, self.k)
+        ]

@@ -12,6 +12,7 @@ from . import require
 
 require("llama_index.core", "llama-index", "medembed_rag.integrations.llama_index")
 
+from llama_index.core.base.base_retriever import BaseRetriever  # noqa: E402
 from llama_index.core.base.embeddings.base import BaseEmbedding, Embedding  # noqa: E402
 from llama_index.core.bridge.pydantic import ConfigDict, Field, PrivateAttr  # noqa: E402
 from llama_index.core.node_parser import NodeParser  # noqa: E402
@@ -231,3 +232,18 @@ class MedEmbedRerank(BaseNodePostprocessor):
             event.on_end(payload={EventPayload.NODES: kept})
         dispatcher.event(ReRankEndEvent(nodes=kept))
         return kept
+
+
+class MedEmbedHybridRetriever(BaseRetriever):
+    """A LlamaIndex retriever over :class:`~medembed_rag.hybrid.HybridRetriever` (dense + BM25, fused)."""
+
+    def __init__(self, hybrid: Any, similarity_top_k: int = 4, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._hybrid = hybrid
+        self._k = similarity_top_k
+
+    def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
+        return [
+            NodeWithScore(node=TextNode(id_=h.id, text=h.text, metadata=dict(h.metadata)), score=h.score)
+            for h in self._hybrid.query(query_bundle.query_str, self._k)
+        ]

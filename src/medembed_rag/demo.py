@@ -1,0 +1,79 @@
+"""``medembed-rag demo``: index the packaged sample documents into an embedded Chroma store and answer a question.
+
+The samples are synthetic (a discharge summary, a drug leaflet, a guideline excerpt; no patient data).
+Answers are retrieval-only for now: the passages that answer the question, numbered as citations.
+The embedding model is MedEmbed-base from the Hugging Face hub; where the hub cannot be reached and
+nothing is cached, the demo says so in one banner and uses the packaged general-purpose stand-in model
+(this fallback exists in the demo only; the library never swaps models silently).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from .encoder import MedEmbedEncoder
+from .errors import OfflineModelError
+from .registry import DEFAULT_MODEL
+from .store import Hit, MedEmbedChromaStore
+
+SAMPLES = Path(__file__).resolve().parent / "data" / "sample_docs"
+DEFAULT_QUESTION = "Why do patients on warfarin need regular blood tests?"
+
+
+def load_demo_encoder() -> MedEmbedEncoder:
+    """MedEmbed-base, or (with a banner) the packaged stand-in when the hub cannot be reached."""
+    encoder = MedEmbedEncoder(DEFAULT_MODEL, show_progress=True)
+    try:
+        encoder.load()
+        return encoder
+    except OfflineModelError:
+        from .testing import standin_model_path
+
+        print(
+            "=" * 78 + "\nMedEmbed-base cannot be downloaded here (no hub access, nothing cached).\n"
+            "Running with the packaged general-purpose stand-in (all-MiniLM-L6-v2) instead.\n" + "=" * 78,
+            file=sys.stderr,
+        )
+        encoder = MedEmbedEncoder(standin_model_path(), show_progress=True)
+        if encoder.exports_run == 0:
+            print("loading the embedding model (exported to OpenVINO on the first run, cached afterwards)...",
+                  file=sys.stderr)
+        encoder.load()
+        return encoder
+
+
+def format_answer(question: str, hits: list[Hit]) -> str:
+    lines = [f"Q: {question}", "Answer (retrieval only: no language model is configured yet):"]
+    lines += [f"  [{i}] {h.text}" for i, h in enumerate(hits, start=1)]
+    lines.append("Sources:")
+    lines += [
+        f"  [{i}] {h.metadata.get('source')} > {h.metadata.get('section', '(top)')} (similarity {h.score:.2f})"
+        for i, h in enumerate(hits, start=1)
+    ]
+    return "\n".join(lines)
+
+
+def run_demo(question: str | None = None, store: str = "medembed-demo-store", k: int = 3) -> int:
+    encoder = load_demo_encoder()
+    print(f"embedding model ready ({'exported now' if encoder.exports_run else 'from the cache'})", file=sys.stderr)
+    paths = sorted(SAMPLES.glob("*.md"))
+    with MedEmbedChromaStore(store, encoder=encoder, collection="demo") as db:
+        report = db.add_documents(
+            [p.read_text(encoding="utf-8") for p in paths],
+            ids=[p.stem for p in paths],
+            metadatas=[{"source": p.name} for p in paths],
+        )
+        state = "from the existing store, nothing re-embedded" if report.embedded == 0 else "newly indexed"
+        print(f"{len(paths)} documents, {db.count()} chunks in {store} ({state})", file=sys.stderr)
+        print(format_answer(question or DEFAULT_QUESTION, db.query(question or DEFAULT_QUESTION, k=k)))
+        if question or not sys.stdin.isatty():
+            return 0
+        while True:
+            try:
+                asked = input("\nAsk a question (empty line to quit): ").strip()
+            except EOFError:
+                return 0
+            if not asked:
+                return 0
+            print(format_answer(asked, db.query(asked, k=k)))

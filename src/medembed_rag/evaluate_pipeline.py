@@ -1,0 +1,128 @@
+"""Evaluate the retrieval pipeline on a BEIR folder: dense (exact cosine), chunking, hybrid, rerank.
+
+Used by ``medembed-rag eval`` and the benchmark scripts. Embeddings are computed once per index; each
+setting (fusion method, weight, reranking) is then a cheap re-ranking of the same candidates.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .chunking import MedicalChunker, aggregate_to_documents
+from .encoder import MedEmbedEncoder
+from .evaluation import BeirDataset, document_text, evaluate, load_beir
+from .hybrid import DEFAULT_WEIGHT, bm25_tokenize, fuse
+
+_UNIT_CANDIDATES = 1000
+
+
+@dataclass
+class EvalIndex:
+    """Embedded units (documents or chunks) of one BEIR corpus, plus queries, ready to score settings."""
+
+    data: BeirDataset
+    encoder: MedEmbedEncoder
+    chunk: bool = False
+    max_queries: int | None = None
+    units: list[str] = field(default_factory=list)
+    owners: list[str] = field(default_factory=list)
+    docs_per_s: float = 0.0
+
+    def __post_init__(self) -> None:
+        self.qids = [q for q in self.data.queries if q in self.data.qrels][: self.max_queries]
+        self.qrels = {q: self.data.qrels[q] for q in self.qids}
+        doc_ids = list(self.data.corpus)
+        chunker = MedicalChunker(self.encoder) if self.chunk else None
+        tok = self.encoder.tokenizer if self.chunk else None
+        for d in doc_ids:
+            title, text = self.data.corpus[d]
+            if chunker is None:
+                self.units.append(document_text(title, text))
+                self.owners.append(d)
+                continue
+            head = f"{title}\n" if title else ""
+            reserved = len(tok.encode(head, add_special_tokens=False).ids) if head else 0
+            pieces = [c.text for c in chunker.split(text, reserved_tokens=reserved)] if text.strip() else []
+            for piece in pieces or [title or d]:
+                self.units.append(head + piece if pieces else piece)
+                self.owners.append(d)
+        started = time.perf_counter()
+        self.vectors = self.encoder.encode_documents(self.units)
+        self.docs_per_s = len(doc_ids) / (time.perf_counter() - started)
+        self.query_vectors = self.encoder.encode_queries([self.data.queries[q] for q in self.qids])
+        self._bm25 = None
+
+    def _dense(self, i: int) -> list[tuple[str, float]]:
+        scores = self.vectors @ self.query_vectors[i]
+        n = min(_UNIT_CANDIDATES, len(scores))
+        top = np.argpartition(-scores, n - 1)[:n]
+        top = top[np.argsort(-scores[top], kind="stable")]
+        return [(str(j), float(scores[j])) for j in top]
+
+    def _lexical(self, i: int) -> list[tuple[str, float]]:
+        import bm25s
+
+        if self._bm25 is None:
+            self._bm25 = bm25s.BM25()
+            self._bm25.index(bm25_tokenize(self.units), show_progress=False)
+        tokens = bm25_tokenize([self.data.queries[self.qids[i]]])
+        if not tokens.vocab:
+            return []
+        docs, scores = self._bm25.retrieve(tokens, k=min(_UNIT_CANDIDATES, len(self.units)), show_progress=False)
+        return [(str(int(j)), float(s)) for j, s in zip(docs[0], scores[0]) if s > 0]
+
+    def run(
+        self,
+        *,
+        hybrid: bool = False,
+        fusion: str = "weighted",
+        weight: float | None = None,
+        reranker: Any = None,
+        rerank_top: int = 20,
+    ) -> dict[str, float]:
+        """nDCG@10, Recall@10/100 and MRR@10 for one setting."""
+        run: dict[str, list[str]] = {}
+        for i, q in enumerate(self.qids):
+            ranked = self._dense(i)
+            if hybrid:
+                w = DEFAULT_WEIGHT if weight is None else weight
+                ranked = fuse(ranked, self._lexical(i), method=fusion, weight=w)
+            docs = aggregate_to_documents(
+                ((self.owners[int(u)], s, int(u)) for u, s in ranked), chunks_per_document=1, top_k=100
+            )
+            if reranker is not None and docs:
+                head = docs[:rerank_top]
+                order = reranker.rank(self.data.queries[q], [self.units[d.chunks[0].payload] for d in head])
+                docs = [head[r.index] for r in order] + docs[rerank_top:]
+            run[q] = [d.doc_id for d in docs]
+        return evaluate(self.qrels, run)
+
+
+def run_eval(args) -> dict[str, Any]:
+    """The ``medembed-rag eval`` command's work."""
+    data = load_beir(args.beir_dir)
+    encoder = MedEmbedEncoder(args.model, precision=args.precision, truncation="silent", show_progress=not args.quiet)
+    index = EvalIndex(data, encoder, chunk=args.chunk, max_queries=args.max_queries)
+    reranker = None
+    if args.rerank:
+        from .rerank import MedEmbedReranker
+
+        reranker = MedEmbedReranker(args.reranker, precision=args.precision, truncation="silent")
+    metrics = index.run(hybrid=args.hybrid, fusion=args.fusion, weight=args.weight, reranker=reranker)
+    setting = ", ".join(
+        name for name, on in (("chunked", args.chunk), (f"hybrid ({args.fusion})", args.hybrid), ("reranked", args.rerank)) if on
+    ) or "dense"
+    return {
+        "dataset": str(args.beir_dir),
+        "model": encoder.model_id,
+        "precision": args.precision,
+        "setting": setting,
+        "documents": len(data.corpus),
+        "queries": len(index.qids),
+        **metrics,
+        "docs_per_s": index.docs_per_s,
+    }

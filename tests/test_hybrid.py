@@ -1,0 +1,60 @@
+"""Hybrid retrieval: fusion maths, BM25 kept in step with Chroma, framework retrievers."""
+
+import pytest
+
+from medembed_rag import InvalidInputError
+from medembed_rag.hybrid import fuse
+from medembed_rag.store import MedEmbedChromaStore
+
+from .sample_texts import PASSAGES, QUERIES
+
+IDS = [f"p{i}" for i in range(len(PASSAGES))]
+
+
+def test_weighted_fusion_normalises_and_weights():
+    dense = [("a", 0.9), ("b", 0.5), ("c", 0.1)]
+    lexical = [("c", 12.0), ("b", 6.0)]
+    fused = dict(fuse(dense, lexical, weight=0.8))
+    assert fused["a"] == pytest.approx(0.8)  # dense 1.0, lexical 0
+    assert fused["b"] == pytest.approx(0.8 * 0.5 + 0.2 * 0.0)
+    assert fused["c"] == pytest.approx(0.8 * 0.0 + 0.2 * 1.0)
+    assert [k for k, _ in fuse(dense, lexical, weight=1.0)][:1] == ["a"]
+    with pytest.raises(InvalidInputError):
+        fuse(dense, lexical, weight=1.5)
+
+
+def test_rrf_by_hand():
+    fused = dict(fuse([("a", 1), ("b", 0.5)], [("b", 3), ("c", 1)], method="rrf"))
+    assert fused["b"] == pytest.approx(1 / 62 + 1 / 61)
+    assert fused["a"] == pytest.approx(1 / 61) and fused["c"] == pytest.approx(1 / 62)
+
+
+def test_bm25_stays_in_step_after_reingest_and_delete(tmp_path, encoder):
+    with MedEmbedChromaStore(tmp_path / "s", encoder=encoder) as store:
+        store.add_documents(PASSAGES, ids=IDS)
+        hybrid = store.hybrid()
+        assert hybrid.query("warfarin INR", 1)[0].doc_id == "p2"
+        store.add_documents(["Heparin is given by injection; it needs APTT monitoring instead of INR."], ids=["p2"])
+        texts = [h.text for h in hybrid.query("heparin injection", 3)]
+        assert "Heparin" in texts[0] and not any("Warfarin" in t for t in texts)
+        store.delete("p2")
+        assert all(h.doc_id != "p2" for h in hybrid.query("heparin injection APTT", 5))
+        assert {h.id for h in hybrid.query("anything at all", 10)} <= set(store.collection.get()["ids"])
+    # a new process (here: a new store object) loads the saved index only when it is current
+    with MedEmbedChromaStore(tmp_path / "s", encoder=encoder) as store:
+        assert store.bm25.folder.is_dir()
+        assert all(h.doc_id != "p2" for h in store.hybrid().query("heparin injection APTT", 5))
+
+
+def test_hybrid_finds_the_right_passage_and_framework_retrievers(tmp_path, encoder):
+    from medembed_rag.integrations.langchain import MedEmbedHybridRetriever as LCHybrid
+    from medembed_rag.integrations.llama_index import MedEmbedHybridRetriever as LIHybrid
+
+    with MedEmbedChromaStore(tmp_path / "s", encoder=encoder) as store:
+        store.add_documents(PASSAGES, ids=IDS)
+        lc = LCHybrid(hybrid=store.hybrid(), k=2)
+        li = LIHybrid(store.hybrid(), similarity_top_k=2)
+        for question, target in QUERIES:
+            assert lc.invoke(question)[0].metadata["doc_id"] == IDS[target]
+            assert li.retrieve(question)[0].node.metadata["doc_id"] == IDS[target]
+        assert store.hybrid(method="rrf").query(QUERIES[0][0], 1)[0].doc_id == "p0"
