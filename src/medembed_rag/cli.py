@@ -173,7 +173,7 @@ def cmd_export(args) -> int:
 def cmd_demo(args) -> int:
     from .demo import run_demo
 
-    return run_demo(question=args.question, store=args.store)
+    return run_demo(question=args.question, store=args.store, use_llm=not args.no_llm)
 
 
 # ---------------------------------------------------------------------- parser
@@ -230,6 +230,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="index sample documents and answer a question with citations")
     p.add_argument("--question", default=None, help="ask one question and exit")
     p.add_argument("--store", default="medembed-demo-store")
+    p.add_argument("--no-llm", action="store_true", help="retrieval-only answers (no language model)")
     p.set_defaults(func=cmd_demo)
     return parser
 

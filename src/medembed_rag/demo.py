@@ -1,7 +1,9 @@
 """``medembed-rag demo``: index the packaged sample documents into an embedded Chroma store and answer a question.
 
 The samples are synthetic (a discharge summary, a drug leaflet, a guideline excerpt; no patient data).
-Answers are retrieval-only for now: the passages that answer the question, numbered as citations.
+Answers come from a local language model (SmolLM2-135M-Instruct on OpenVINO; or any OpenAI-compatible
+server via MEDEMBED_RAG_LLM_URL) given the retrieved passages, with numbered citations; with no model
+available, the passages themselves are the answer, and the demo says so.
 The embedding model is MedEmbed-base from the Hugging Face hub; where the hub cannot be reached and
 nothing is cached, the demo says so in one banner and uses the packaged general-purpose stand-in model
 (this fallback exists in the demo only; the library never swaps models silently).
@@ -43,9 +45,16 @@ def load_demo_encoder() -> MedEmbedEncoder:
         return encoder
 
 
-def format_answer(question: str, hits: list[Hit]) -> str:
-    lines = [f"Q: {question}", "Answer (retrieval only: no language model is configured yet):"]
-    lines += [f"  [{i}] {h.text}" for i, h in enumerate(hits, start=1)]
+def format_answer(question: str, hits: list[Hit], llm=None, history=()) -> str:
+    lines = [f"Q: {question}"]
+    if llm is None:
+        lines.append("Answer (retrieval only: no language model is available, so here are the passages):")
+        lines += [f"  [{i}] {h.text}" for i, h in enumerate(hits, start=1)]
+    else:
+        from .llm import answer_with_citations
+
+        reply = answer_with_citations(llm, question, [h.text for h in hits], history)
+        lines.append(f"Answer ({llm.name}):\n  {reply}")
     lines.append("Sources:")
     lines += [
         f"  [{i}] {h.metadata.get('source')} > {h.metadata.get('section', '(top)')} (similarity {h.score:.2f})"
@@ -54,9 +63,20 @@ def format_answer(question: str, hits: list[Hit]) -> str:
     return "\n".join(lines)
 
 
-def run_demo(question: str | None = None, store: str = "medembed-demo-store", k: int = 3) -> int:
+def run_demo(question: str | None = None, store: str = "medembed-demo-store", k: int = 3, use_llm: bool = True) -> int:
     encoder = load_demo_encoder()
     print(f"embedding model ready ({'exported now' if encoder.exports_run else 'from the cache'})", file=sys.stderr)
+    llm = None
+    if use_llm:
+        from .llm import default_llm
+
+        print("loading the answer model (converted to OpenVINO on the first run, cached afterwards)...", file=sys.stderr)
+        llm = default_llm()
+        if llm is None:
+            print("no language model available: answers are the retrieved passages only", file=sys.stderr)
+        else:
+            state = "converted now" if getattr(llm, "exports_run", 0) else "from the cache"
+            print(f"answer model ready: {llm.name} ({state})", file=sys.stderr)
     paths = sorted(SAMPLES.glob("*.md"))
     with MedEmbedChromaStore(store, encoder=encoder, collection="demo") as db:
         report = db.add_documents(
@@ -66,9 +86,11 @@ def run_demo(question: str | None = None, store: str = "medembed-demo-store", k:
         )
         state = "from the existing store, nothing re-embedded" if report.embedded == 0 else "newly indexed"
         print(f"{len(paths)} documents, {db.count()} chunks in {store} ({state})", file=sys.stderr)
-        print(format_answer(question or DEFAULT_QUESTION, db.query(question or DEFAULT_QUESTION, k=k)))
+        first = question or DEFAULT_QUESTION
+        print(format_answer(first, db.query(first, k=k), llm))
         if question or not sys.stdin.isatty():
             return 0
+        history = [{"role": "user", "content": first}]
         while True:
             try:
                 asked = input("\nAsk a question (empty line to quit): ").strip()
@@ -76,4 +98,5 @@ def run_demo(question: str | None = None, store: str = "medembed-demo-store", k:
                 return 0
             if not asked:
                 return 0
-            print(format_answer(asked, db.query(asked, k=k)))
+            print(format_answer(asked, db.query(asked, k=k), llm, history[-4:]))
+            history.append({"role": "user", "content": asked})
