@@ -1,9 +1,14 @@
 """The README's main job runs offline from a fresh checkout and cites the right passages."""
 
+import difflib
+import inspect
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -43,3 +48,39 @@ def test_quick_encode_example_runs():
                          text=True, env=env, timeout=600)
     assert out.returncode == 0, out.stderr[-3000:]
     assert "1. [" in out.stdout and "warfarin" in out.stdout.split("1. [")[1].split("\n")[0].lower()
+
+
+def _example(name, *args, tmp_path):
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "MEDEMBED_RAG_OFFLINE": "1"}
+    return subprocess.run([sys.executable, str(ROOT / "examples" / name), *map(str, args)], capture_output=True,
+                          text=True, env=env, timeout=900)
+
+
+@pytest.mark.parametrize("script", ["llamaindex_chatbot.py", "langchain_chatbot.py"])
+def test_chatbots_answer_a_two_turn_conversation(script, tmp_path):
+    out = _example(script, "--store", tmp_path / "store", "--scripted", "--json", tmp_path=tmp_path)
+    assert out.returncode == 0, out.stderr[-3000:]
+    turns = json.loads(out.stdout)
+    assert len(turns) == 2 and all(len(t["answer"].strip()) > 10 for t in turns)
+    assert turns[0]["sources"][0].startswith("leaflet_warfarin.md")
+    # the second question ("...while taking it?") only makes sense with the first: its context must be about warfarin
+    assert any(s.startswith("leaflet_warfarin.md") for s in turns[1]["sources"][:2]), turns[1]["sources"]
+
+
+def test_switch_is_one_line():
+    sys.path.insert(0, str(ROOT / "examples"))
+    try:
+        import switch_existing_chain as example
+    finally:
+        sys.path.remove(str(ROOT / "examples"))
+    before = inspect.getsource(example.build_chain_default).splitlines()[1:]
+    after = inspect.getsource(example.build_chain_medembed).splitlines()[1:]
+    changed = [line for line in difflib.unified_diff(before, after, lineterm="", n=0)
+               if line[:1] in "+-" and not line.startswith(("+++", "---"))]
+    assert len(changed) == 2 and "embeddings =" in changed[0] and "MedEmbedEmbeddings" in changed[1]
+
+
+def test_switch_example_runs(tmp_path):
+    out = _example("switch_existing_chain.py", tmp_path=tmp_path)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "--- usual embedding" in out.stdout and "--- MedEmbed" in out.stdout

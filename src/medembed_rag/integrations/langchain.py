@@ -217,3 +217,38 @@ class MedEmbedHybridRetriever(_retriever_base()):
             Document(page_content=h.text, metadata={**h.metadata, "score": h.score}, id=h.id)
             for h in self.hybrid.query(query, self.k)
         ]
+
+
+def _chat_model_base():
+    return require("langchain_core.language_models", "langchain", "MedEmbedChatModel").BaseChatModel
+
+
+class MedEmbedChatModel(_chat_model_base()):
+    """A LangChain chat model over :mod:`medembed_rag.llm` (local SmolLM2 on OpenVINO, or an OpenAI-compatible server)."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    max_new_tokens: int = 200
+    """Longest answer in tokens."""
+
+    _llm: Any = PrivateAttr()
+
+    def __init__(self, llm: Any = None, **data: Any) -> None:
+        super().__init__(**data)
+        if llm is None:
+            from ..llm import LocalLLM
+
+            llm = LocalLLM(max_new_tokens=self.max_new_tokens)
+        self._llm = llm
+
+    @property
+    def _llm_type(self) -> str:
+        return "medembed-local"
+
+    def _generate(self, messages, stop=None, run_manager=None, **kwargs):
+        from langchain_core.messages import AIMessage
+        from langchain_core.outputs import ChatGeneration, ChatResult
+
+        roles = {"human": "user", "ai": "assistant", "system": "system"}
+        payload = [{"role": roles.get(m.type, "user"), "content": str(m.content)} for m in messages]
+        return ChatResult(generations=[ChatGeneration(message=AIMessage(content=self._llm.chat(payload)))])

@@ -15,6 +15,7 @@ require("llama_index.core", "llama-index", "medembed_rag.integrations.llama_inde
 from llama_index.core.base.base_retriever import BaseRetriever  # noqa: E402
 from llama_index.core.base.embeddings.base import BaseEmbedding, Embedding  # noqa: E402
 from llama_index.core.bridge.pydantic import ConfigDict, Field, PrivateAttr  # noqa: E402
+from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_callback  # noqa: E402
 from llama_index.core.node_parser import NodeParser  # noqa: E402
 from llama_index.core.postprocessor.types import BaseNodePostprocessor  # noqa: E402
 from llama_index.core.schema import (  # noqa: E402
@@ -247,3 +248,66 @@ class MedEmbedHybridRetriever(BaseRetriever):
             NodeWithScore(node=TextNode(id_=h.id, text=h.text, metadata=dict(h.metadata)), score=h.score)
             for h in self._hybrid.query(query_bundle.query_str, self._k)
         ]
+
+
+def _llama_index_llm_base():
+    from llama_index.core.llms import CustomLLM
+
+    return CustomLLM
+
+
+class MedEmbedLocalLLM(_llama_index_llm_base()):
+    """A LlamaIndex LLM over :mod:`medembed_rag.llm` (local SmolLM2 on OpenVINO, or an OpenAI-compatible server).
+
+    Example:
+        >>> chat = index.as_chat_engine(chat_mode="condense_plus_context", llm=MedEmbedLocalLLM())
+    """
+
+    context_window: int = Field(default=8192, description="Tokens the model reads.")
+    num_output: int = Field(default=200, description="Longest answer in tokens.")
+
+    _llm: Any = PrivateAttr()
+
+    def __init__(self, llm: Any = None, **data: Any) -> None:
+        super().__init__(**data)
+        if llm is None:
+            from ..llm import LocalLLM
+
+            llm = LocalLLM(max_new_tokens=self.num_output)
+        self._llm = llm
+
+    @classmethod
+    def class_name(cls) -> str:
+        return "MedEmbedLocalLLM"
+
+    @property
+    def metadata(self):
+        from llama_index.core.llms import LLMMetadata
+
+        return LLMMetadata(context_window=self.context_window, num_output=self.num_output,
+                           model_name=self._llm.name, is_chat_model=True)
+
+    def _ask(self, messages: list[dict]) -> str:
+        return self._llm.chat(messages)
+
+    @llm_chat_callback()
+    def chat(self, messages: Sequence[Any], **kwargs: Any):
+        from llama_index.core.llms import ChatMessage, ChatResponse
+
+        reply = self._ask([{"role": str(getattr(m.role, "value", m.role)), "content": m.content or ""} for m in messages])
+        return ChatResponse(message=ChatMessage(role="assistant", content=reply))
+
+    @llm_completion_callback()
+    def complete(self, prompt: str, formatted: bool = False, **kwargs: Any):
+        from llama_index.core.llms import CompletionResponse
+
+        return CompletionResponse(text=self._ask([{"role": "user", "content": prompt}]))
+
+    @llm_completion_callback()
+    def stream_complete(self, prompt: str, formatted: bool = False, **kwargs: Any):
+        response = self.complete(prompt, formatted=formatted, **kwargs)
+
+        def gen():
+            yield response
+
+        return gen()

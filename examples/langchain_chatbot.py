@@ -1,0 +1,71 @@
+"""A stock LangChain retrieval chain with chat history (history-aware retriever + stuff-documents chain, LCEL).
+
+The only medembed-rag lines are the store (its retriever embeds with MedEmbed) and, optionally, the reranker;
+the chat model is the local SmolLM2 on OpenVINO (any LangChain chat model works the same way).
+
+    python examples/langchain_chatbot.py                  # interactive
+    python examples/langchain_chatbot.py --scripted       # a two-turn conversation, then exit
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _shared import CONVERSATION, sample_store  # noqa: E402
+from langchain_classic.chains import create_history_aware_retriever, create_retrieval_chain  # noqa: E402
+from langchain_classic.chains.combine_documents import create_stuff_documents_chain  # noqa: E402
+from langchain_classic.retrievers import ContextualCompressionRetriever  # noqa: E402
+from langchain_core.prompts import ChatPromptTemplate  # noqa: E402
+
+from medembed_rag.integrations.langchain import MedEmbedChatModel, MedEmbedRerank  # noqa: E402
+
+# Small local models follow a plain-text history better than a list of chat messages.
+CONDENSE = ChatPromptTemplate.from_messages([(
+    "human",
+    "Given the following conversation and a follow up question, rephrase the follow up question to be a "
+    "standalone question.\n\nChat History:\n{chat_history}\nFollow Up Input: {input}\nStandalone question:",
+)])
+ANSWER = ChatPromptTemplate.from_messages([
+    ("system", "Answer using only this context:\n\n{context}\n\nConversation so far:\n{chat_history}"),
+    ("human", "{input}"),
+])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--store", default="medembed-chatbot-store")
+    parser.add_argument("--scripted", action="store_true", help="run the two-turn sample conversation")
+    parser.add_argument("--rerank", default=None, help="cross-encoder to rerank a pool of 20 (hub id or folder)")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+
+    with sample_store(args.store, collection="langchain-chatbot") as store:
+        llm = MedEmbedChatModel()
+        retriever = store.as_langchain().as_retriever(search_kwargs={"k": 20 if args.rerank else 3})  # medembed
+        if args.rerank:  # medembed (optional): rerankers need a bigger pool than they keep
+            retriever = ContextualCompressionRetriever(base_compressor=MedEmbedRerank(model=args.rerank, top_n=3),
+                                                       base_retriever=retriever)
+        chain = create_retrieval_chain(
+            create_history_aware_retriever(llm, retriever, CONDENSE),
+            create_stuff_documents_chain(llm, ANSWER),
+        )
+        history = ""
+        questions = CONVERSATION if args.scripted else iter(lambda: input("\nYou: ").strip(), "")
+        turns = []
+        for question in questions:
+            result = chain.invoke({"input": question, "chat_history": history})
+            sources = [f"{d.metadata.get('source')} > {d.metadata.get('section', '')}" for d in result["context"]]
+            turns.append({"question": question, "answer": result["answer"], "sources": sources})
+            history += f"human: {question}\nassistant: {result['answer']}\n"
+            if not args.json:
+                print(f"\nYou: {question}\nAssistant: {result['answer']}\nSources: " + "; ".join(sources))
+        if args.json:
+            print(json.dumps(turns, indent=1))
+
+
+if __name__ == "__main__":
+    main()
