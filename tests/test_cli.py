@@ -122,3 +122,11 @@ def test_export_prebuilds_the_cache(tmp_path, standin_path):
     assert first.returncode == 0 and "exported" in first.stdout
     second = cli("export", standin_path, "--precision", "fp32", "--cache-dir", tmp_path)
     assert second.returncode == 0 and "already cached" in second.stdout
+
+
+def test_delete_purge(corpus, tmp_path, standin_path):
+    store = tmp_path / "store"
+    assert cli("index", corpus, "--store", store, "--model", standin_path, "--precision", "fp32", "--quiet").returncode == 0
+    out = cli("delete", "note2.txt", "--purge", "--store", store, "--model", standin_path, "--precision", "fp32", "--quiet")
+    assert out.returncode == 0 and "deleted 1 chunks" in out.stdout and "purged" in out.stdout
+    assert not [p for p in store.rglob("*") if p.is_file() and b"INR checks" in p.read_bytes()]

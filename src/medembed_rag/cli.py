@@ -154,6 +154,17 @@ def cmd_eval(args) -> int:
     return 0
 
 
+def cmd_delete(args) -> int:
+    from .store import MedEmbedChromaStore
+
+    if not Path(args.store).expanduser().is_dir():
+        raise CliError(f"no store at {args.store}")
+    with MedEmbedChromaStore(args.store, collection=args.collection, encoder=_encoder(args)) as store:
+        n = store.delete(args.document_ids, purge=args.purge)
+    print(f"deleted {n} chunks of {len(args.document_ids)} document(s){' and purged them from disk' if args.purge else ''}")
+    return 0
+
+
 def cmd_export(args) -> int:
     if args.kind == "reranker":
         from .rerank import MedEmbedReranker
@@ -219,6 +230,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     model_options(p)
     p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("delete", help="delete documents (and with --purge erase their text from disk)")
+    p.add_argument("document_ids", nargs="+")
+    p.add_argument("--purge", action="store_true", help="scrub Chroma's log, vacuum, rebuild BM25")
+    store_options(p)
+    model_options(p)
+    p.set_defaults(func=cmd_delete)
 
     p = sub.add_parser("export", help="pre-build the OpenVINO cache (e.g. in a Docker build)")
     p.add_argument("model")

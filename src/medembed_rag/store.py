@@ -387,12 +387,30 @@ class MedEmbedChromaStore:
                 self.collection.delete(ids=stale[w : w + self.batch_size])
         report.chunks_removed += len(stale)
 
-    def delete(self, document_id: str | Sequence[str] | None = None, *, where: Mapping[str, Any] | None = None) -> int:
+    def delete(
+        self,
+        document_id: str | Sequence[str] | None = None,
+        *,
+        where: Mapping[str, Any] | None = None,
+        purge: bool = False,
+    ) -> int:
         """Deletes every chunk of the given document(s), or every chunk matching a Chroma ``where`` filter.
+
+        Args:
+            document_id: One document id or a list of them.
+            where: A Chroma metadata filter instead of ids.
+            purge: Also erase the text from the bytes on disk (embedded stores only): Chroma keeps deleted
+                text in its write log and in free SQLite pages; purging scrubs the log entries of the deleted
+                chunks, vacuums the database and rebuilds the BM25 index. It does not reach backups or copies.
 
         Returns:
             The number of chunks deleted.
         """
+        if purge and self.path is None:
+            raise StoreError(
+                "purge=True needs the store's folder: on the server host, stop the Chroma server and run "
+                "`medembed-rag delete DOC_ID --purge --store <server folder>`; a plain delete works remotely."
+            )
         if (document_id is None) == (where is None):
             raise InvalidInputError("pass exactly one of document_id= or where=")
         if document_id is not None:
@@ -406,8 +424,35 @@ class MedEmbedChromaStore:
                 self.collection.delete(ids=found[w : w + self.batch_size])
         if found:
             self._bump_revision()
-        logger.info("deleted %d chunks from %r", len(found), self.collection_name)
+        if purge:
+            self._purge(found)
+        logger.info("deleted %d chunks from %r%s", len(found), self.collection_name, " (purged)" if purge else "")
         return len(found)
+
+    def _purge(self, chunk_ids: list[str]) -> None:
+        """Scrubs deleted chunks from Chroma's write log, vacuums SQLite, and rebuilds the BM25 sidecar."""
+        import sqlite3
+
+        database = self.path / "chroma.sqlite3"
+        if chunk_ids and database.is_file():
+            con = sqlite3.connect(str(database), timeout=60)
+            try:
+                for w in range(0, len(chunk_ids), 500):
+                    part = chunk_ids[w : w + 500]
+                    # Keep the rows (their sequence numbers must not be reused); drop text, metadata and vector.
+                    con.execute(
+                        f"UPDATE embeddings_queue SET metadata = NULL, vector = zeroblob(length(vector)) "
+                        f"WHERE id IN ({','.join('?' * len(part))})",
+                        part,
+                    )
+                con.commit()
+                con.execute("VACUUM")
+                con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            finally:
+                con.close()
+        self.bm25.remove_files()
+        self._bm25 = None
+        self.bm25.sync(self)
 
     # ------------------------------------------------------------------ reading
     def count(self) -> int:
