@@ -304,6 +304,9 @@ class MedEmbedChromaStore:
             What was added, kept, updated and removed.
         """
         items = validate_texts(texts, what="document")
+        for name, value in (("ids", ids), ("metadatas", metadatas)):
+            if value is not None and not isinstance(value, (list, tuple)):
+                raise InvalidInputTypeError(f"{name} must be a list, not {type(value).__name__}")
         if ids is None:
             doc_ids = [derive_doc_id(t) for t in items]
         else:
@@ -414,10 +417,17 @@ class MedEmbedChromaStore:
         if (document_id is None) == (where is None):
             raise InvalidInputError("pass exactly one of document_id= or where=")
         if document_id is not None:
-            ids = [document_id] if isinstance(document_id, str) else list(document_id)
+            if isinstance(document_id, str):
+                ids = [document_id]
+            elif isinstance(document_id, (list, tuple)):
+                ids = list(document_id)
+            else:
+                raise InvalidInputTypeError(f"document_id must be a string or a list of strings, not {type(document_id).__name__}")
             if not ids or not all(isinstance(d, str) and d for d in ids):
                 raise InvalidInputError("document_id must be a non-empty string or a list of them")
             where = {"doc_id": {"$in": ids}}
+        elif not isinstance(where, Mapping) or not where:
+            raise InvalidInputTypeError("where must be a non-empty mapping (a Chroma metadata filter)")
         with self._guard("deleting"):
             found = self.collection.get(where=dict(where), include=[])["ids"]
             for w in range(0, len(found), self.batch_size):
