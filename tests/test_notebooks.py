@@ -1,6 +1,5 @@
 """The tutorial notebooks execute offline without error (their cells assert what they show)."""
 
-import os
 from pathlib import Path
 
 import pytest
