@@ -58,3 +58,12 @@ def finish(name: str, report: dict, failures: list[str]) -> None:
     print(f"results: {save(name, report)}")
     print("PASS" if not failures else "FAIL: " + "; ".join(failures))
     sys.exit(1 if failures else 0)
+
+
+def medquad_passages(n: int) -> tuple[list[str], list[str]]:
+    """The first ``n`` MedQuAD passages as (ids, texts), title and text joined as BEIR's dense baselines do."""
+    from medembed_rag.evaluation import document_text, load_beir
+
+    data = load_beir(dataset("medquad"))
+    ids = list(data.corpus)[:n]
+    return ids, [document_text(*data.corpus[d]) for d in ids]

@@ -19,7 +19,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common  # noqa: E402
 
 from medembed_rag import MedEmbedEncoder  # noqa: E402
-from medembed_rag.evaluation import document_text, load_beir  # noqa: E402
 from medembed_rag.spark import embed_dataframe  # noqa: E402
 from medembed_rag.testing import standin_model_path  # noqa: E402
 
@@ -28,9 +27,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--docs", type=int, default=2000)
     args = parser.parse_args()
-    data = load_beir(_common.dataset("medquad"))
-    ids = list(data.corpus)[: args.docs]
-    texts = [document_text(*data.corpus[d]) for d in ids]
+    ids, texts = _common.medquad_passages(args.docs)
     model = standin_model_path()
 
     enc = MedEmbedEncoder(model, precision="auto", truncation="silent", show_progress=False)

@@ -23,7 +23,6 @@ import _common  # noqa: E402
 import chromadb  # noqa: E402
 
 from medembed_rag import MedEmbedEncoder  # noqa: E402
-from medembed_rag.evaluation import document_text, load_beir  # noqa: E402
 from medembed_rag.store import MedEmbedChromaStore, telemetry_off_settings  # noqa: E402
 from medembed_rag.testing import standin_model_path  # noqa: E402
 
@@ -32,9 +31,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--docs", type=int, default=2000)
     args = parser.parse_args()
-    data = load_beir(_common.dataset("medquad"))
-    ids = list(data.corpus)[: args.docs]
-    texts = [document_text(*data.corpus[d]) for d in ids]
+    ids, texts = _common.medquad_passages(args.docs)
     enc = MedEmbedEncoder(standin_model_path(), precision="auto", truncation="silent", show_progress=False)
     enc.encode_documents(texts[:16])  # load and compile outside the timing
     work = Path(tempfile.mkdtemp(prefix="medembed-bench-store-"))

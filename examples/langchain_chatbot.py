@@ -9,13 +9,11 @@ the chat model is the local SmolLM2 on OpenVINO (any LangChain chat model works 
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _shared import CONVERSATION, sample_store  # noqa: E402
+from _shared import chatbot_args, converse, sample_store  # noqa: E402
 from langchain_classic.chains import create_history_aware_retriever, create_retrieval_chain  # noqa: E402
 from langchain_classic.chains.combine_documents import create_stuff_documents_chain  # noqa: E402
 from langchain_classic.retrievers import ContextualCompressionRetriever  # noqa: E402
@@ -36,12 +34,7 @@ ANSWER = ChatPromptTemplate.from_messages([
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--store", default="medembed-chatbot-store")
-    parser.add_argument("--scripted", action="store_true", help="run the two-turn sample conversation")
-    parser.add_argument("--rerank", default=None, help="cross-encoder to rerank a pool of 20 (hub id or folder)")
-    parser.add_argument("--json", action="store_true")
-    args = parser.parse_args()
+    args = chatbot_args(__doc__)
 
     with sample_store(args.store, collection="langchain-chatbot") as store:
         llm = MedEmbedChatModel()
@@ -53,18 +46,15 @@ def main() -> None:
             create_history_aware_retriever(llm, retriever, CONDENSE),
             create_stuff_documents_chain(llm, ANSWER),
         )
-        history = ""
-        questions = CONVERSATION if args.scripted else iter(lambda: input("\nYou: ").strip(), "")
-        turns = []
-        for question in questions:
-            result = chain.invoke({"input": question, "chat_history": history})
-            sources = [f"{d.metadata.get('source')} > {d.metadata.get('section', '')}" for d in result["context"]]
-            turns.append({"question": question, "answer": result["answer"], "sources": sources})
-            history += f"human: {question}\nassistant: {result['answer']}\n"
-            if not args.json:
-                print(f"\nYou: {question}\nAssistant: {result['answer']}\nSources: " + "; ".join(sources))
-        if args.json:
-            print(json.dumps(turns, indent=1))
+        history = []
+
+        def ask(question: str):
+            result = chain.invoke({"input": question, "chat_history": "".join(history)})
+            history.append(f"human: {question}\nassistant: {result['answer']}\n")
+            return result["answer"], [f"{d.metadata.get('source')} > {d.metadata.get('section', '')}"
+                                      for d in result["context"]]
+
+        converse(ask, args.scripted, args.json)
 
 
 if __name__ == "__main__":

@@ -9,24 +9,17 @@ reranker; the LLM is the local SmolLM2 on OpenVINO (any LlamaIndex LLM works the
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _shared import CONVERSATION, sample_store  # noqa: E402
+from _shared import chatbot_args, converse, sample_store  # noqa: E402
 
 from medembed_rag.integrations.llama_index import MedEmbedLocalLLM, MedEmbedRerank  # noqa: E402
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--store", default="medembed-chatbot-store")
-    parser.add_argument("--scripted", action="store_true", help="run the two-turn sample conversation")
-    parser.add_argument("--rerank", default=None, help="cross-encoder to rerank a pool of 20 (hub id or folder)")
-    parser.add_argument("--json", action="store_true")
-    args = parser.parse_args()
+    args = chatbot_args(__doc__)
 
     with sample_store(args.store, collection="llamaindex-chatbot") as store:
         index = store.as_llama_index_index()  # medembed: the store and its embedding
@@ -37,16 +30,13 @@ def main() -> None:
             similarity_top_k=20 if args.rerank else 3,  # rerankers need a bigger pool than they keep
             node_postprocessors=postprocessors,
         )
-        questions = CONVERSATION if args.scripted else iter(lambda: input("\nYou: ").strip(), "")
-        turns = []
-        for question in questions:
+
+        def ask(question: str):
             response = chat.chat(question)
-            sources = [f"{n.node.metadata.get('source')} > {n.node.metadata.get('section', '')}" for n in response.source_nodes]
-            turns.append({"question": question, "answer": str(response), "sources": sources})
-            if not args.json:
-                print(f"\nYou: {question}\nAssistant: {response}\nSources: " + "; ".join(sources))
-        if args.json:
-            print(json.dumps(turns, indent=1))
+            return str(response), [f"{n.node.metadata.get('source')} > {n.node.metadata.get('section', '')}"
+                                   for n in response.source_nodes]
+
+        converse(ask, args.scripted, args.json)
 
 
 if __name__ == "__main__":
