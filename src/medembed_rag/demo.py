@@ -38,9 +38,8 @@ def load_demo_encoder() -> MedEmbedEncoder:
             file=sys.stderr,
         )
         encoder = MedEmbedEncoder(standin_model_path(), show_progress=True)
-        if encoder.exports_run == 0:
-            print("loading the embedding model (exported to OpenVINO on the first run, cached afterwards)...",
-                  file=sys.stderr)
+        print("loading the embedding model (exported to OpenVINO on the first run, cached afterwards)...",
+              file=sys.stderr)
         encoder.load()
         return encoder
 
