@@ -11,6 +11,13 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# Property tests are reproducible by default: CI must not pass or fail by luck. Explore new random cases
+# locally with HYPOTHESIS_PROFILE=explore, a new random draw per run (commit any case it finds as an @example).
+settings.register_profile("repeatable", derandomize=True)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
 # Never reach for the hub from tests; the OpenVINO cache lives in a per-session temp folder unless
 # MEDEMBED_RAG_TEST_CACHE points at a warm one (handy when iterating locally).

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from typing import NamedTuple
 
 # Section names of clinical notes, leaflets, guidelines and papers (matched case-insensitively when they
 # stand alone on a line, or start a line followed by a colon).
@@ -33,7 +34,7 @@ HEADER_RE = re.compile(
     r"|(?P<caps>[A-Z][A-Z0-9 /&,()'\-]{3,60}):"  # ALL-CAPS HEADER: (text may follow)
     r"|(?P<alone>(?i:" + _NAMES + r"))[ \t]*:?[ \t]*$"  # a known name alone on its line
     r"|(?P<named>(?i:" + _NAMES + r")):"  # a known name with a colon, text following
-    r"|(?P<question>[A-Z][^\n?]{5,120}\?)[ \t]*$"  # a question heading alone on its line (leaflets, FAQs)
+    r"|(?P<question>[A-Z][^\n?]{5,120}\?(?:[ \t]*\?)*)[ \t]*$"  # a question heading alone on its line (leaflets, FAQs)
     r")",
     re.MULTILINE,
 )
@@ -51,35 +52,50 @@ _PARAGRAPH_GAP = re.compile(r"\n[ \t]*\n\s*")
 _SPACE = re.compile(r"\s+")
 
 
-def find_sections(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int, str | None]]:
-    """Splits ``text[start:end]`` at section headers: ``(start, end, section name or None)`` spans."""
+class Section(NamedTuple):
+    """A section of a document: ``text[start:end]``; its heading lines are ``text[start:heading_end]``."""
+
+    start: int
+    end: int
+    name: str | None
+    heading_end: int
+
+
+def split_sections(text: str, start: int = 0, end: int | None = None) -> list[Section]:
+    """Splits ``text[start:end]`` at section headers into :class:`Section` spans that partition it.
+
+    A heading with no text of its own (a document title above its first section) joins the next section, so no
+    section is a bare heading; the joined section's heading then spans both lines ("What is X ?\nKey Points").
+    """
     end = len(text) if end is None else end
-    cuts: list[tuple[int, str]] = []
-    header_end: dict[int, int] = {}
+    cuts: list[tuple[int, str, int]] = []
     for match in HEADER_RE.finditer(text, start, end):
         name = next(v for v in match.groupdict().values() if v)
         name = name.lstrip("#").strip().rstrip(":").strip()
         line_start = max(text.rfind("\n", 0, match.start() + 1) + 1, start)
-        cuts.append((line_start, name))
-        header_end[line_start] = match.end()
-    spans: list[tuple[int, int, str | None]] = []
+        cuts.append((line_start, name, match.end()))
+    spans: list[Section] = []
     if not cuts or cuts[0][0] > start:
-        spans.append((start, cuts[0][0] if cuts else end, None))
-    for i, (cut, name) in enumerate(cuts):
-        spans.append((cut, cuts[i + 1][0] if i + 1 < len(cuts) else end, name))
-    spans = [s for s in spans if s[1] > s[0]]
-    # A heading with no text of its own (a document title above its first section) joins the next section,
-    # so no chunk is a bare heading.
-    merged: list[tuple[int, int, str | None]] = []
+        first = cuts[0][0] if cuts else end
+        spans.append(Section(start, first, None, start))
+    for i, (cut, name, head_end) in enumerate(cuts):
+        spans.append(Section(cut, cuts[i + 1][0] if i + 1 < len(cuts) else end, name, head_end))
+    spans = [s for s in spans if s.end > s.start]
+    merged: list[Section] = []
     carry: int | None = None
-    for i, (a, b, name) in enumerate(spans):
-        bare = name is not None and not text[header_end.get(a, b) : b].strip()
+    for i, sec in enumerate(spans):
+        bare = sec.name is not None and not text[sec.heading_end : sec.end].strip()
         if bare and i + 1 < len(spans):
-            carry = a if carry is None else carry
+            carry = sec.start if carry is None else carry
             continue
-        merged.append((carry if carry is not None else a, b, name))
+        merged.append(sec._replace(start=carry) if carry is not None else sec)
         carry = None
     return merged
+
+
+def find_sections(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int, str | None]]:
+    """Splits ``text[start:end]`` at section headers: ``(start, end, section name or None)`` spans."""
+    return [(s.start, s.end, s.name) for s in split_sections(text, start, end)]
 
 
 def _split_after(pattern: re.Pattern, text: str, start: int, end: int) -> list[tuple[int, int]]:

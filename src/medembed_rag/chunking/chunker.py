@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import bisect
+import itertools
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,11 +24,13 @@ class Chunk:
         text: The chunk's text; always ``original[start:end]``.
         start: Offset of the first character in the original document.
         end: Offset after the last character.
-        n_tokens: Tokens the model sees for it, special tokens and document prefix included.
+        n_tokens: Tokens the model sees for it (``embed_text``), special tokens and document prefix included.
         section: The section header it falls under (``None`` before the first header).
         index: Position of the chunk within its document.
         doc_id: The parent document's id, when one was given.
         metadata: The document's metadata plus ``section``, ``chunk_index``, ``start``, ``end``, ``doc_id``.
+        context: The heading lines of its section, copied from the document, when the chunk does not begin with
+            them itself (a later chunk of a long section); ``""`` otherwise or when heading context is off.
     """
 
     text: str
@@ -38,6 +41,12 @@ class Chunk:
     index: int
     doc_id: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
+    context: str = ""
+
+    @property
+    def embed_text(self) -> str:
+        """What to embed: the section's heading (when the chunk lacks it) on a line above the chunk's text."""
+        return _with_context(self.context, self.text)
 
 
 def _load_tokenizer(source: Any):
@@ -79,6 +88,11 @@ class MedicalChunker:
         chunk_tokens: Content tokens per chunk; default and maximum: the model's limit minus its special
             tokens and document prefix.
         overlap_tokens: Tokens repeated from the end of the previous chunk of the same section (word-aligned).
+        heading_context: Give every chunk of a long section after its first the section's heading lines as
+            ``Chunk.context``, embedded with it (``Chunk.embed_text``; its tokens count against the budget):
+            "What are the treatments for X ?" or "MEDICATIONS:" is often what makes a fragment findable.
+            The chunk's ``text`` and offsets never include it. Headings longer than a quarter of the budget
+            are left out.
         max_length: The model's limit, special tokens included (only with ``tokenizer``).
         document_prefix: Text the encoder puts before each document (only with ``tokenizer``).
     """
@@ -90,6 +104,7 @@ class MedicalChunker:
         tokenizer: Any = None,
         chunk_tokens: int | None = None,
         overlap_tokens: int = 0,
+        heading_context: bool = True,
         max_length: int | None = None,
         document_prefix: str = "",
     ) -> None:
@@ -126,6 +141,9 @@ class MedicalChunker:
                 f"overlap_tokens must be an integer from 0 to {self.chunk_tokens // 2 - 1}; got {overlap_tokens!r}"
             )
         self.overlap_tokens = overlap_tokens
+        if not isinstance(heading_context, bool):
+            raise InvalidInputTypeError(f"heading_context must be True or False, got {heading_context!r}")
+        self.heading_context = heading_context
 
     # -------------------------------------------------------------- public
     def split(
@@ -162,13 +180,13 @@ class MedicalChunker:
                 f"(shorten the metadata that is embedded with each chunk)"
             )
         chunks = []
-        for start, end, section, n_tokens in self._spans(text, reserved_tokens):
+        for start, end, section, context, n_tokens in self._spans(text, reserved_tokens):
             meta = {**base, "chunk_index": len(chunks), "start": start, "end": end}
             if section is not None:
                 meta["section"] = section
             if doc_id is not None:
                 meta["doc_id"] = doc_id
-            chunks.append(Chunk(text[start:end], start, end, n_tokens, section, len(chunks), doc_id, meta))
+            chunks.append(Chunk(text[start:end], start, end, n_tokens, section, len(chunks), doc_id, meta, context))
         return chunks
 
     def split_text(self, text: str) -> list[str]:
@@ -176,19 +194,30 @@ class MedicalChunker:
         return [c.text for c in self.split(text)]
 
     # -------------------------------------------------------------- internals
-    def _spans(self, text: str, reserved: int) -> list[tuple[int, int, str | None, int]]:
-        """Chunk spans with their exact token counts (special tokens and prefix included)."""
+    def _spans(self, text: str, reserved: int) -> list[tuple[int, int, str | None, str, int]]:
+        """Chunk spans with their heading context and exact token counts (special tokens and prefix included)."""
         encoding = self.tokenizer.encode(text, add_special_tokens=False)
         starts = [a for a, b in encoding.offsets]
+        clean = self._clean_boundaries(encoding, len(text))
         budget = self.chunk_tokens - reserved
-        spans: list[tuple[int, int, str | None]] = []
-        for sec_start, sec_end, name in boundaries.find_sections(text):
-            pieces = self._pack(text, starts, sec_start, sec_end, 0, budget)
+        spans: list[tuple[int, int, str | None, str, int]] = []
+        for sec in boundaries.split_sections(text):
+            context, context_tokens = "", 0
+            if self._count(starts, sec.start, sec.end) > budget and sec.name and self.heading_context:
+                context = text[sec.start : sec.heading_end].strip()
+                context_tokens = len(self.tokenizer.encode(context + "\n", add_special_tokens=False).ids)
+                if context_tokens > budget // 4:
+                    context, context_tokens = "", 0
+            room = budget - context_tokens
+            pieces = self._pack(text, starts, sec.start, sec.end, 0, room)
             pieces = [p for p in (self._trim(text, a, b) for a, b in pieces) if p]
-            if self.overlap_tokens:
-                pieces = self._add_overlap(text, starts, pieces, budget)
-            spans.extend((a, b, name) for a, b in pieces)
-        return self._enforce_limit(text, starts, spans, self.max_length - reserved, budget)
+            if self.overlap_tokens and pieces:
+                pieces = self._add_overlap(text, starts, pieces, room)
+            first = self._trim(text, sec.start, sec.end)
+            head = first[0] if first else sec.start
+            # The piece that begins with the heading needs no copy of it.
+            spans.extend((a, b, sec.name, context if a > head else "", context_tokens) for a, b in pieces)
+        return self._enforce_limit(text, starts, clean, spans, self.max_length - reserved, budget)
 
     @staticmethod
     def _count(starts: list[int], a: int, b: int) -> int:
@@ -260,53 +289,76 @@ class MedicalChunker:
             out.append((new_a, b))
         return out
 
-    def _additive(self, text: str, a: int, b: int) -> bool:
-        """Whether the span's count can be read off the whole document's tokens.
+    def _clean_boundaries(self, encoding: Any, n_chars: int) -> Callable[[int], bool] | None:
+        """A test for "a span may start or end here and keep the document's tokens", or None if never.
 
-        True for tokenizers that split words apart before sub-word tokenisation (BERT's WordPiece), when the
-        span starts and ends at whitespace: then its tokens are exactly the document's tokens inside it.
+        Under a tokenizer that splits words apart before sub-word tokenisation (BERT's WordPiece), a span whose
+        both ends fall between two of the document's words (no token straddles the cut, the next token starts a
+        new word) tokenises in isolation to exactly the document's tokens inside it. Whitespace alone is not
+        enough: BERT drops control characters such as form feed, which joins the words on either side.
         """
-        return (
-            self._splits_on_whitespace
-            and (a == 0 or text[a - 1].isspace())
-            and (b == len(text) or text[b].isspace())
-        )
+        if not self._splits_on_whitespace:
+            return None
+        starts = [a for a, _ in encoding.offsets]
+        reach = list(itertools.accumulate((b for _, b in encoding.offsets), max, initial=0))  # furthest end so far
+        words = encoding.word_ids
+
+        def clean(x: int) -> bool:
+            if x <= 0 or x >= n_chars:
+                return True
+            i = bisect.bisect_left(starts, x)
+            if reach[i] > x:
+                return False  # a token straddles the cut
+            return i == 0 or i == len(starts) or words[i] != words[i - 1]
+
+        return clean
 
     def _enforce_limit(
         self,
         text: str,
         starts: list[int],
-        spans: list[tuple[int, int, str | None]],
+        clean: Callable[[int], bool] | None,
+        spans: list[tuple[int, int, str | None, str, int]],
         limit: int,
         budget: int,
-    ) -> list[tuple[int, int, str | None, int]]:
+    ) -> list[tuple[int, int, str | None, str, int]]:
         """Counts every span exactly and re-cuts the few that tokenise longer in isolation.
 
-        Spans cut at whitespace under a word-splitting tokenizer are counted from the document's own
-        encoding; every other span (cut inside a word, or any span under other tokenizers) is re-encoded.
+        Spans cut between words under a word-splitting tokenizer are counted from the document's own
+        encoding (plus their heading's own count: the line break between keeps the two apart); every other
+        span (cut inside a word, or any span under other tokenizers) is re-encoded as the encoder will see it.
         """
-        done: list[tuple[int, int, str | None, int]] = []
+        done: list[tuple[int, int, str | None, str, int]] = []
         for _ in range(8):
             counts: list[int | None] = [
-                self._special + self._count(starts, a, b) if self._additive(text, a, b) else None for a, b, _ in spans
+                self._special + (n_context if context else 0) + self._count(starts, a, b)
+                if clean and clean(a) and clean(b)
+                else None
+                for a, b, _, context, n_context in spans
             ]
             unknown = [i for i, n in enumerate(counts) if n is None]
             if unknown:
-                encoded = self.tokenizer.encode_batch([self.document_prefix + text[spans[i][0] : spans[i][1]] for i in unknown])
+                encoded = self.tokenizer.encode_batch(
+                    [self.document_prefix + _with_context(spans[i][3], text[spans[i][0] : spans[i][1]]) for i in unknown]
+                )
                 for i, enc in zip(unknown, encoded):
                     counts[i] = len(enc.ids)
-            retry: list[tuple[int, int, str | None]] = []
-            for (a, b, name), n in zip(spans, counts):
+            retry: list[tuple[int, int, str | None, str, int]] = []
+            for (a, b, name, context, n_context), n in zip(spans, counts):
                 if n <= limit:
-                    done.append((a, b, name, n))
+                    done.append((a, b, name, context, n))
                     continue
                 local = [s for s, _ in self.tokenizer.encode(text[a:b], add_special_tokens=False).offsets]
-                smaller = max(4, budget - (n - limit) - 2)
+                smaller = max(4, budget - (n - limit) - 2 - (n_context if context else 0))
                 for s, e in self._token_windows(text, [a + s for s in local], a, b, smaller):
                     trimmed = self._trim(text, s, e)
                     if trimmed:
-                        retry.append((*trimmed, name))
+                        retry.append((*trimmed, name, context, n_context))
             if not retry:
                 return sorted(done, key=lambda span: span[0])
             spans = retry
         raise RuntimeError("could not fit chunks to the model's limit; please report this with the tokenizer used")
+
+
+def _with_context(context: str, text: str) -> str:
+    return f"{context}\n{text}" if context else text
