@@ -91,6 +91,20 @@ def test_long_document_is_chunked_with_sections(store):
     assert note[hit.metadata["start"] : hit.metadata["end"]] == hit.text
 
 
+def test_later_chunks_are_embedded_with_their_section_heading(store, encoder):
+    note = "HISTORY:\n" + "Cough and fever for three days. " * 60 + "\n\nMEDICATIONS:\nMetformin 500 mg b.i.d."
+    store.add_documents([note], ids=["note"])
+    got = store.collection.get(include=["documents", "embeddings", "metadatas"])
+    later = [i for i, m in enumerate(got["metadatas"]) if m["section"] == "HISTORY" and m["chunk_index"] > 0]
+    assert later
+    for i in later:
+        text = got["documents"][i]
+        assert not text.startswith("HISTORY")  # the stored text stays exactly the document's
+        want = encoder.encode_documents(["HISTORY:\n" + text])[0]
+        assert float(np.dot(got["embeddings"][i], want)) > 0.9999
+        assert float(np.dot(got["embeddings"][i], encoder.encode_documents([text])[0])) < 0.9999
+
+
 @pytest.mark.parametrize("field", ["dim", "pooling", "model_id"])
 def test_model_mismatch_is_refused_with_both_names_and_the_ways_out(tmp_path, encoder, field):
     with MedEmbedChromaStore(tmp_path / "s", encoder=encoder) as s:

@@ -46,7 +46,7 @@ class EvalIndex:
                 continue
             head = f"{title}\n" if title else ""
             reserved = len(tok.encode(head, add_special_tokens=False).ids) if head else 0
-            pieces = [c.text for c in chunker.split(text, reserved_tokens=reserved)] if text.strip() else []
+            pieces = [c.embed_text for c in chunker.split(text, reserved_tokens=reserved)] if text.strip() else []
             for piece in pieces or [title or d]:
                 self.units.append(head + piece if pieces else piece)
                 self.owners.append(d)

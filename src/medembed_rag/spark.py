@@ -109,20 +109,24 @@ def embed_dataframe(
             chunker = MedicalChunker(encoder, chunk_tokens=chunk_tokens)
         for frame in frames:
             rows: list[dict] = []
+            embed: list[str] = []
             for doc_id, text in zip(frame[id_col].astype(str), frame[text_col]):
                 if not isinstance(text, str) or not text.strip():
                     continue  # nothing to embed; the store skips such documents too
                 if chunker is None:
                     rows.append({"id": doc_id, "chunk_id": _chunk_id(doc_id, text, 0), "text": text})
+                    embed.append(text)
                     continue
                 seen: dict[str, int] = {}
-                for c in chunker.split(text):
-                    occurrence = seen[c.text] = seen.get(c.text, -1) + 1
-                    rows.append({"id": doc_id, "chunk_id": _chunk_id(doc_id, c.text, occurrence), "chunk_index": c.index,
-                                 "start": c.start, "end": c.end, "section": c.section, "text": c.text})
+                for c in chunker.split(text):  # ids and vectors as the store makes them: from what is embedded
+                    occurrence = seen[c.embed_text] = seen.get(c.embed_text, -1) + 1
+                    rows.append({"id": doc_id, "chunk_id": _chunk_id(doc_id, c.embed_text, occurrence),
+                                 "chunk_index": c.index, "start": c.start, "end": c.end, "section": c.section,
+                                 "text": c.text})
+                    embed.append(c.embed_text)
             if not rows:
                 continue
-            vectors = encoder.encode_documents([r["text"] for r in rows])
+            vectors = encoder.encode_documents(embed)
             out = pd.DataFrame(rows)
             out[output_col] = list(vectors.astype(np.float32))
             yield out

@@ -340,20 +340,21 @@ class MedEmbedChromaStore:
         return report
 
     def _ingest_round(self, texts, doc_ids, metas, report: IngestReport) -> None:
-        planned: dict[str, tuple[str, dict[str, Any]]] = {}  # chunk id -> (text, metadata)
+        planned: dict[str, tuple[str, dict[str, Any], str]] = {}  # chunk id -> (text, metadata, text to embed)
         wanted_by_doc: dict[str, set[str]] = {}
         for text, doc_id, meta in zip(texts, doc_ids, metas):
             doc_hash = hashlib.sha256(json.dumps([text, meta], sort_keys=True, default=str).encode()).hexdigest()[:16]
             seen: dict[str, int] = {}
             wanted = wanted_by_doc.setdefault(doc_id, set())
             for chunk in self.chunker.split(text):
-                occurrence = seen[chunk.text] = seen.get(chunk.text, -1) + 1
-                chunk_id = _chunk_id(doc_id, chunk.text, occurrence)
+                # The id follows what is embedded (the text and any section heading given as context).
+                occurrence = seen[chunk.embed_text] = seen.get(chunk.embed_text, -1) + 1
+                chunk_id = _chunk_id(doc_id, chunk.embed_text, occurrence)
                 chunk_meta = {**meta, "doc_id": doc_id, "chunk_index": chunk.index, "start": chunk.start,
                               "end": chunk.end, "medembed_doc_hash": doc_hash}
                 if chunk.section:
                     chunk_meta["section"] = chunk.section
-                planned[chunk_id] = (chunk.text, chunk_meta)
+                planned[chunk_id] = (chunk.text, chunk_meta, chunk.embed_text)
                 wanted.add(chunk_id)
         with self._guard("reading existing chunks"):
             existing = self.collection.get(where={"doc_id": {"$in": list(wanted_by_doc)}}, include=["metadatas"])
@@ -367,7 +368,7 @@ class MedEmbedChromaStore:
         embed_batch = max(self.encoder.batch_size, min(self.batch_size, 256))
         for start in range(0, len(to_embed), embed_batch):
             batch = to_embed[start : start + embed_batch]
-            vectors = self.encoder.encode_documents([planned[cid][0] for cid in batch])
+            vectors = self.encoder.encode_documents([planned[cid][2] for cid in batch])
             report.embedded += len(batch)
             for w in range(0, len(batch), self.batch_size):
                 part = batch[w : w + self.batch_size]

@@ -95,7 +95,10 @@ class MedicalTextSplitter(_text_splitter_base()):
 
     ``split_documents`` keeps each document's metadata and adds ``section``, ``chunk_index``,
     ``start_index``, ``end_index`` (character offsets into the original) and ``doc_id`` (the document's
-    ``id``, or its ``doc_id`` / ``source`` metadata).
+    ``id``, or its ``doc_id`` / ``source`` metadata). Later chunks of a long section also get
+    ``section_heading`` (its heading lines). ``page_content`` is always the exact original text, as with
+    LangChain's own header splitters, so a LangChain vector store embeds it without the heading;
+    :class:`~medembed_rag.MedEmbedChromaStore` and the LlamaIndex parser embed the heading too.
 
     Example:
         >>> splitter = MedicalTextSplitter(encoder=encoder)
@@ -109,11 +112,12 @@ class MedicalTextSplitter(_text_splitter_base()):
         tokenizer: Any = None,
         chunk_tokens: int | None = None,
         overlap_tokens: int = 0,
+        heading_context: bool = True,
         max_length: int | None = None,
     ) -> None:
         from ..chunking import MedicalChunker
 
-        options = {"chunk_tokens": chunk_tokens, "overlap_tokens": overlap_tokens}
+        options = {"chunk_tokens": chunk_tokens, "overlap_tokens": overlap_tokens, "heading_context": heading_context}
         if tokenizer is not None:
             options["max_length"] = max_length
         self.chunker = MedicalChunker(encoder, tokenizer=tokenizer, **options)
@@ -139,6 +143,8 @@ class MedicalTextSplitter(_text_splitter_base()):
                 extra = {"chunk_index": chunk.index, "start_index": chunk.start, "end_index": chunk.end}
                 if chunk.section:
                     extra["section"] = chunk.section
+                if chunk.context:
+                    extra["section_heading"] = chunk.context
                 if chunk.doc_id is not None:
                     extra["doc_id"] = chunk.doc_id
                 out.append(Document(page_content=chunk.text, metadata={**copy.deepcopy(meta), **extra}))

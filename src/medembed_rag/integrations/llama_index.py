@@ -115,12 +115,17 @@ def _chunker_from(encoder: Any, tokenizer: Any, options: dict[str, Any]):
     return MedicalChunker(encoder, tokenizer=tokenizer, **options)
 
 
+_HEADING_KEY = "section_heading"
+
+
 class MedicalNodeParser(NodeParser):
     """A LlamaIndex node parser over :class:`~medembed_rag.chunking.MedicalChunker`.
 
     Nodes keep their source relationship, exact ``start_char_idx`` / ``end_char_idx``, the parent's
-    metadata, and gain ``section`` and ``chunk_index``. The metadata LlamaIndex puts in front of each node
-    when embedding is counted against the token budget, so no node is ever cut by the encoder.
+    metadata, and gain ``section`` and ``chunk_index``; later chunks of a long section also gain
+    ``section_heading`` (the section's heading lines), which LlamaIndex embeds with the node but does not show
+    the LLM. The metadata LlamaIndex puts in front of each node when embedding is counted against the token
+    budget, so no node is ever cut by the encoder.
 
     Example:
         >>> parser = MedicalNodeParser(encoder=encoder)
@@ -131,13 +136,19 @@ class MedicalNodeParser(NodeParser):
 
     chunk_tokens: int | None = Field(default=None, description="Content tokens per chunk; default: the model's limit.")
     overlap_tokens: int = Field(default=0, ge=0, description="Tokens repeated from the previous chunk.")
+    heading_context: bool = Field(
+        default=True, description="Embed a long section's heading with each of its later chunks (section_heading)."
+    )
 
     _chunker: Any = PrivateAttr()
 
     def __init__(self, encoder: MedEmbedEncoder | None = None, *, tokenizer: Any = None, **data: Any) -> None:
         super().__init__(**data)
         self._chunker = _chunker_from(
-            encoder, tokenizer, {"chunk_tokens": self.chunk_tokens, "overlap_tokens": self.overlap_tokens}
+            encoder,
+            tokenizer,
+            {"chunk_tokens": self.chunk_tokens, "overlap_tokens": self.overlap_tokens,
+             "heading_context": self.heading_context},
         )
 
     @classmethod
@@ -158,6 +169,8 @@ class MedicalNodeParser(NodeParser):
             # What LlamaIndex prepends when embedding: the parent's metadata header ("key: value" lines + a blank line).
             header = node.get_metadata_str(mode=MetadataMode.EMBED) if self.include_metadata else ""
             reserved = len(self._chunker.tokenizer.encode(header + "\n\n", add_special_tokens=False).ids) if header else 0
+            if self.heading_context:  # "section_heading: " in front of the heading the chunker already counts
+                reserved += len(self._chunker.tokenizer.encode(f"{_HEADING_KEY}:", add_special_tokens=False).ids)
             doc_id = node.ref_doc_id or node.node_id
             for chunk in self._chunker.split(text, doc_id=doc_id, reserved_tokens=reserved):
                 child = TextNode(
@@ -165,9 +178,13 @@ class MedicalNodeParser(NodeParser):
                     id_=self.id_func(len(out), node),
                     start_char_idx=chunk.start,
                     end_char_idx=chunk.end,
-                    metadata={"chunk_index": chunk.index, **({"section": chunk.section} if chunk.section else {})},
+                    metadata={
+                        "chunk_index": chunk.index,
+                        **({"section": chunk.section} if chunk.section else {}),
+                        **({_HEADING_KEY: chunk.context} if chunk.context else {}),
+                    },
                     excluded_embed_metadata_keys=[*node.excluded_embed_metadata_keys, "chunk_index", "section"],
-                    excluded_llm_metadata_keys=[*node.excluded_llm_metadata_keys, "chunk_index"],
+                    excluded_llm_metadata_keys=[*node.excluded_llm_metadata_keys, "chunk_index", _HEADING_KEY],
                     relationships={NodeRelationship.SOURCE: node.as_related_node_info()},
                 )
                 out.append(child)
