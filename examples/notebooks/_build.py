@@ -58,6 +58,10 @@ for c in chunks:
     print(c.index, repr(c.section), c.n_tokens, repr(c.text[:50]))
 assert all(c.n_tokens <= encoder.max_length for c in chunks)
 assert {"HISTORY OF PRESENT ILLNESS", "DISCHARGE MEDICATIONS"} <= {c.section for c in chunks}'''),
+        ("md", "The long hospital-course section needs several chunks. Only the first begins with its heading, so the later ones carry it as `context`: `embed_text` (heading, line break, text) is what the store embeds, while `text` and the offsets stay exactly the note's."),
+        ("code", '''later = [c for c in chunks if c.context]
+print(repr(later[0].context), "|", repr(later[0].embed_text[:80]))
+assert later and all(long_note[c.start:c.end] == c.text for c in later)'''),
         ("md", "## Document-level retrieval"),
         ("code", '''import tempfile
 from medembed_rag.store import MedEmbedChromaStore
@@ -116,5 +120,7 @@ for name, cells in NOTEBOOKS.items():
     nb = nbf.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nb.cells = [nbf.v4.new_markdown_cell(src) if kind == "md" else nbf.v4.new_code_cell(src) for kind, src in cells]
+    for i, cell in enumerate(nb.cells):  # stable ids: rebuilding changes only the cells that changed
+        cell.id = f"{Path(name).stem[:2]}-{i:02d}"
     nbf.write(nb, HERE / name)
     print("wrote", name)
