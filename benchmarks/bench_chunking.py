@@ -3,7 +3,9 @@
 Retrieval, on MedQuAD-long (one long page per document) with the stand-in model, all in one run:
   * truncate   - each document embedded whole, cut at the model's limit (what happens without chunking),
   * window     - plain fixed windows of the model's limit (no sentence or section awareness),
-  * medical    - MedicalChunker (sections, paragraphs, sentences),
+  * medical    - MedicalChunker (sections, paragraphs, sentences; a long section's later chunks embedded with
+                 its heading),
+  * medical-no-heading - the same cuts without the heading context (how much each part earns),
 each chunked method aggregated to documents by the best chunk. Every unit embedded carries the document's
 title in front (the title's tokens are reserved from the budget), so the three differ only in how text is cut.
 Targets: medical >= truncate + 8 nDCG@10 points, and >= window + 1 point.
@@ -51,13 +53,14 @@ def retrieval(n_docs: int | None, variants: list[str], only_variants: bool = Fal
     enc = MedEmbedEncoder(standin_model_path(), precision="auto", batch_size=64, truncation="silent", show_progress=False)
     chunker = MedicalChunker(enc)
     tok = enc.tokenizer
-    medical = {"medical": chunker}
+    medical = {"medical": chunker, "medical-no-heading": MedicalChunker(enc, heading_context=False)}
     for v in variants:  # "tokens:overlap", e.g. "128:16"
         size, overlap = (int(x) for x in v.split(":"))
         medical[f"medical-{size}-{overlap}"] = MedicalChunker(enc, chunk_tokens=size, overlap_tokens=overlap)
     queries = enc.encode_queries([data.queries[q] for q in qids])
     results = {}
-    methods = [m for m in medical if m != "medical"] if only_variants else ["truncate", "window", *medical]
+    fixed = ("medical", "medical-no-heading")
+    methods = [m for m in medical if m not in fixed] if only_variants else ["truncate", "window", *medical]
     for method in methods:
         started = time.perf_counter()
         units, owners = [], []
@@ -71,7 +74,7 @@ def retrieval(n_docs: int | None, variants: list[str], only_variants: bool = Fal
                 if method == "window":
                     pieces = fixed_windows(tok, text, chunker.chunk_tokens - reserved)
                 else:
-                    pieces = [c.text for c in medical[method].split(text, reserved_tokens=reserved)]
+                    pieces = [c.embed_text for c in medical[method].split(text, reserved_tokens=reserved)]
             units.extend(head + p for p in pieces)
             owners.extend([d] * len(pieces))
         vectors = enc.encode_documents(units)
@@ -83,7 +86,7 @@ def retrieval(n_docs: int | None, variants: list[str], only_variants: bool = Fal
             run[q] = [h.doc_id for h in aggregate_to_documents(hits, top_k=100)]
         metrics = evaluate(qrels, run)
         results[method] = {**metrics, "units": len(units), "seconds": time.perf_counter() - started}
-        print(f"  {method:9s} nDCG@10 {metrics['ndcg@10']:6.2f}  Recall@100 {metrics['recall@100']:6.2f}  "
+        print(f"  {method:18s} nDCG@10 {metrics['ndcg@10']:6.2f}  Recall@100 {metrics['recall@100']:6.2f}  "
               f"({len(units)} units, {results[method]['seconds']:.0f} s)", flush=True)
     return results
 
