@@ -31,7 +31,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_WEIGHT = 0.7  # best mean nDCG@10 over MedQuAD and MedQuAD-long (benchmarks/bench_eval.py)
+DEFAULT_WEIGHT = 0.8  # best mean nDCG@10 over MedQuAD and MedQuAD-long (benchmarks/bench_eval.py)
 RRF_K = 60
 
 
@@ -156,7 +156,7 @@ class HybridRetriever:
     Args:
         store: The store (its chunks are the BM25 corpus).
         method: ``weighted`` (default) or ``rrf``.
-        weight: Dense share for ``weighted`` (default 0.7, from the shared-set measurements).
+        weight: Dense share for ``weighted`` (default 0.8, from the shared-set measurements).
         candidates: How many chunks each retriever contributes before fusion.
     """
 
