@@ -82,6 +82,18 @@ def test_batch_size_does_not_change_vectors(standin_path, cache_dir, encoder):
     np.testing.assert_allclose(small.encode_documents(LONG_AND_SHORT), encoder.encode_documents(LONG_AND_SHORT), atol=1e-5)
 
 
+def test_a_thread_budget_unpins_threads_so_processes_can_share_the_cpu(standin_path, cache_dir, encoder):
+    """With pinning, every 1-thread process (a Spark task, a server worker) sat on core 0: half speed on 2 cores."""
+    import openvino.properties as props
+    import openvino.properties.hint as hints
+
+    budget = MedEmbedEncoder(standin_path, precision="fp32", cache_dir=cache_dir, num_threads=1)
+    np.testing.assert_allclose(budget.encode_documents(LONG_AND_SHORT), encoder.encode_documents(LONG_AND_SHORT), atol=1e-5)
+    compiled = budget._loaded.compiled
+    assert compiled.get_property(props.inference_num_threads) == 1
+    assert compiled.get_property(hints.enable_cpu_pinning) is False
+
+
 def test_single_string_and_empty_list(encoder):
     assert encoder.encode_queries("What treats asthma?").shape == (1, 384)
     empty = encoder.encode_documents([])

@@ -106,7 +106,9 @@ class MedEmbedEncoder(PicklesWithoutModel):
         truncation: What to do with inputs longer than ``max_length``: ``"warn"`` (cut them and warn once
             per call with their count), ``"error"`` (raise :class:`InputTooLongError`), or ``"silent"``.
         calibration_texts: Texts to calibrate ``int8`` with (default: built-in medical sentences).
-        num_threads: CPU threads OpenVINO may use (default: all cores).
+        num_threads: CPU threads OpenVINO may use (default: all cores). Setting it also stops OpenVINO
+            pinning its threads to cores, so several processes with a share each (Spark tasks, server
+            workers) spread over the CPU instead of piling onto the first cores.
         query_prefix: Text put before every query, replacing the model's own query prompt (MedEmbed has
             none). Part of the fingerprint, so an index remembers it.
         document_prefix: The same for documents.

@@ -367,6 +367,10 @@ def compile_model(folder: Path, precision: str, *, threads: int | None = None):
         import openvino.properties as props
 
         config[props.inference_num_threads] = int(threads)
+        # A thread budget means other processes share the machine (Spark tasks, server workers). OpenVINO
+        # pins its threads to the first cores by default, so such processes would all pile onto core 0
+        # (measured: two 1-thread processes ran at half speed); let the OS spread them instead.
+        config[hints.enable_cpu_pinning] = False
     core = ov.Core()
     return core.compile_model(core.read_model(_find_xml(folder)), "CPU", config)
 
