@@ -62,17 +62,12 @@ def test_chunked_rows_carry_offsets(spark, texts, standin_path, cache_dir, tmp_p
     assert len(ids) == len(rows) == len(chunk_texts) and vectors.shape == (len(rows), 384)
     # The same chunk ids and vectors as the store makes: later chunks of a long section carry its heading.
     from medembed_rag.chunking import MedicalChunker
-    from medembed_rag.store import _chunk_id
+    from medembed_rag.store import chunk_ids
 
     enc = MedEmbedEncoder(standin_path, precision="fp32", cache_dir=cache_dir)
     chunks = MedicalChunker(enc).split(texts[7])
     assert any(c.context for c in chunks)
-    seen: dict[str, int] = {}
-    want_ids = []
-    for c in chunks:  # repeated chunks are told apart by their occurrence
-        seen[c.embed_text] = seen.get(c.embed_text, -1) + 1
-        want_ids.append(_chunk_id("d7", c.embed_text, seen[c.embed_text]))
-    assert list(long_rows["chunk_id"]) == want_ids
+    assert list(long_rows["chunk_id"]) == chunk_ids("d7", chunks)
     want = enc.encode_documents([c.embed_text for c in chunks])
     got = np.stack(long_rows["embedding"].to_list())
     assert ((got * want).sum(axis=1)).min() >= 0.9999

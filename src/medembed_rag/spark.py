@@ -83,7 +83,7 @@ def embed_dataframe(
     """
     _require_spark()
     from .registry import DEFAULT_MODEL
-    from .store import _chunk_id
+    from .store import _chunk_id, chunk_ids
 
     for col in (text_col, id_col):
         if col not in df.columns:
@@ -117,12 +117,10 @@ def embed_dataframe(
                     rows.append({"id": doc_id, "chunk_id": _chunk_id(doc_id, text, 0), "text": text})
                     embed.append(text)
                     continue
-                seen: dict[str, int] = {}
-                for c in chunker.split(text):  # ids and vectors as the store makes them: from what is embedded
-                    occurrence = seen[c.embed_text] = seen.get(c.embed_text, -1) + 1
-                    rows.append({"id": doc_id, "chunk_id": _chunk_id(doc_id, c.embed_text, occurrence),
-                                 "chunk_index": c.index, "start": c.start, "end": c.end, "section": c.section,
-                                 "text": c.text})
+                chunks = chunker.split(text)
+                for c, chunk_id in zip(chunks, chunk_ids(doc_id, chunks)):  # ids and vectors as the store makes them
+                    rows.append({"id": doc_id, "chunk_id": chunk_id, "chunk_index": c.index, "start": c.start,
+                                 "end": c.end, "section": c.section, "text": c.text})
                     embed.append(c.embed_text)
             if not rows:
                 continue

@@ -83,6 +83,17 @@ def _chunk_id(doc_id: str, text: str, occurrence: int) -> str:
     return f"{doc_id}::{digest}"
 
 
+def chunk_ids(doc_id: str, chunks: Sequence[Any]) -> list[str]:
+    """The store's ids for one document's chunks (Spark writes the same): derived from what is embedded, the
+    text and any section heading given as context; identical chunks are told apart by their occurrence."""
+    seen: dict[str, int] = {}
+    ids = []
+    for chunk in chunks:
+        seen[chunk.embed_text] = seen.get(chunk.embed_text, -1) + 1
+        ids.append(_chunk_id(doc_id, chunk.embed_text, seen[chunk.embed_text]))
+    return ids
+
+
 def derive_doc_id(text: str) -> str:
     """The id of a document given without one: a hash of its text (so re-adding it is idempotent)."""
     return "doc-" + hashlib.sha256(text.encode()).hexdigest()[:24]
@@ -344,12 +355,9 @@ class MedEmbedChromaStore:
         wanted_by_doc: dict[str, set[str]] = {}
         for text, doc_id, meta in zip(texts, doc_ids, metas):
             doc_hash = hashlib.sha256(json.dumps([text, meta], sort_keys=True, default=str).encode()).hexdigest()[:16]
-            seen: dict[str, int] = {}
             wanted = wanted_by_doc.setdefault(doc_id, set())
-            for chunk in self.chunker.split(text):
-                # The id follows what is embedded (the text and any section heading given as context).
-                occurrence = seen[chunk.embed_text] = seen.get(chunk.embed_text, -1) + 1
-                chunk_id = _chunk_id(doc_id, chunk.embed_text, occurrence)
+            chunks = self.chunker.split(text)
+            for chunk, chunk_id in zip(chunks, chunk_ids(doc_id, chunks)):
                 chunk_meta = {**meta, "doc_id": doc_id, "chunk_index": chunk.index, "start": chunk.start,
                               "end": chunk.end, "medembed_doc_hash": doc_hash}
                 if chunk.section:
