@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .errors import InvalidInputError, MedEmbedError, ModelLoadError, ModelMismatchError, StoreError
-from .registry import DEFAULT_MODEL
+from .registry import DEFAULT_MODEL, DEFAULT_RERANKER
 
 TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
 JSONL_SUFFIXES = {".jsonl"}
@@ -212,7 +212,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-k", type=int, default=5, help="passages to print")
     p.add_argument("--hybrid", action="store_true", help="fuse BM25 with the dense results")
     p.add_argument("--rerank", action="store_true", help="rerank a pool of 50 with a cross-encoder")
-    p.add_argument("--reranker", default="ncbi/MedCPT-Cross-Encoder", help="cross-encoder for --rerank")
+    p.add_argument("--reranker", default=DEFAULT_RERANKER, help="cross-encoder for --rerank")
     p.add_argument("--json", action="store_true")
     store_options(p)
     model_options(p)
@@ -225,7 +225,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fusion", default="weighted", choices=["weighted", "rrf"])
     p.add_argument("--weight", type=float, default=None, help="dense weight for weighted fusion")
     p.add_argument("--rerank", action="store_true", help="rerank the top 20 with a cross-encoder")
-    p.add_argument("--reranker", default="ncbi/MedCPT-Cross-Encoder")
+    p.add_argument("--reranker", default=DEFAULT_RERANKER, help="cross-encoder for --rerank")
     p.add_argument("--max-queries", type=int, default=None)
     p.add_argument("--json", action="store_true")
     model_options(p)

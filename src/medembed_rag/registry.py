@@ -42,6 +42,7 @@ class ModelSpec:
 
 
 DEFAULT_MODEL = "abhinand/MedEmbed-base-v0.1"
+DEFAULT_RERANKER = "ncbi/MedCPT-Cross-Encoder"  # its spec and pinned revision live in rerank.py
 
 _MODELS: tuple[ModelSpec, ...] = (
     ModelSpec(

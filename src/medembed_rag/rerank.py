@@ -18,6 +18,7 @@ from .encoder import load_tokenizer
 from .errors import InputTooLongError, InvalidInputError, InvalidInputTypeError, ModelLoadError, TruncationWarning
 from .inference import run_sorted_batches
 from .inputs import validate_texts
+from .registry import DEFAULT_RERANKER
 from .openvino_cache import (
     PicklesWithoutModel,
     PRECISIONS,
@@ -43,7 +44,6 @@ class RerankerSpec:
     license: str = ""
 
 
-DEFAULT_RERANKER = "ncbi/MedCPT-Cross-Encoder"
 _RERANKERS = (
     RerankerSpec("ncbi/MedCPT-Cross-Encoder", "71caf65d4927987813984f54c284405a13fcca49", 512, "public-domain"),
     # General-purpose cross-encoders; no verified commit was recorded for them yet (pass revision= to pin).

@@ -16,7 +16,7 @@ from langchain_core.embeddings import Embeddings  # noqa: E402
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr  # noqa: E402
 
 from ..encoder import MedEmbedEncoder  # noqa: E402
-from ..registry import DEFAULT_MODEL  # noqa: E402
+from ..registry import DEFAULT_MODEL, DEFAULT_RERANKER  # noqa: E402
 from ._encoder_options import adapter_encoder, adapter_init, reranker_init, reranker_of  # noqa: E402
 
 
@@ -173,7 +173,7 @@ class MedEmbedRerank(_compressor_base()):
 
     top_n: int = Field(default=5, gt=0)
     """Documents kept after reranking."""
-    model: str = "ncbi/MedCPT-Cross-Encoder"
+    model: str = DEFAULT_RERANKER
     """Cross-encoder hub id or local folder."""
     precision: Literal["auto", "fp32", "int8"] = "auto"
     """OpenVINO precision."""

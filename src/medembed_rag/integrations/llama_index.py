@@ -28,7 +28,7 @@ from llama_index.core.schema import (  # noqa: E402
 )
 
 from ..encoder import MedEmbedEncoder  # noqa: E402
-from ..registry import DEFAULT_MODEL  # noqa: E402
+from ..registry import DEFAULT_MODEL, DEFAULT_RERANKER  # noqa: E402
 from ._encoder_options import adapter_encoder, adapter_init, reranker_init, reranker_of  # noqa: E402
 
 
@@ -202,7 +202,7 @@ class MedEmbedRerank(BaseNodePostprocessor):
     model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
 
     top_n: int = Field(default=5, gt=0, description="Nodes kept after reranking.")
-    model: str = Field(default="ncbi/MedCPT-Cross-Encoder", description="Cross-encoder hub id or local folder.")
+    model: str = Field(default=DEFAULT_RERANKER, description="Cross-encoder hub id or local folder.")
     precision: Literal["auto", "fp32", "int8"] = Field(default="auto", description="OpenVINO precision.")
     keep_retrieval_score: bool = Field(default=True, description="Keep the first-stage score in metadata.")
 
