@@ -23,7 +23,9 @@ from .sample_texts import PASSAGES, QUERIES
 STANDIN_PARAMS = {"model": str(standin_model_path()), "precision": "fp32"}
 
 
-class TestLangChainStandardUnit(EmbeddingsUnitTests):
+class _OnTheStandin:
+    """What LangChain's standard suites build: our class over the packaged stand-in model."""
+
     @property
     def embeddings_class(self):
         return MedEmbedEmbeddings
@@ -33,14 +35,12 @@ class TestLangChainStandardUnit(EmbeddingsUnitTests):
         return STANDIN_PARAMS
 
 
-class TestLangChainStandardIntegration(EmbeddingsIntegrationTests):
-    @property
-    def embeddings_class(self):
-        return MedEmbedEmbeddings
+class TestLangChainStandardUnit(_OnTheStandin, EmbeddingsUnitTests):
+    pass
 
-    @property
-    def embedding_model_params(self):
-        return STANDIN_PARAMS
+
+class TestLangChainStandardIntegration(_OnTheStandin, EmbeddingsIntegrationTests):
+    pass
 
 
 @pytest.fixture(scope="module")
