@@ -29,6 +29,17 @@ def medembed_shaped_model() -> Path:
     return build_medembed_shaped_model(WORK / "medembed-base-shaped")
 
 
+def standin_encoder(precision: str = "auto", **options):
+    """The stand-in model's encoder as every benchmark times it: quiet, cutting silently, already compiled."""
+    from medembed_rag import MedEmbedEncoder
+    from medembed_rag.testing import standin_model_path
+
+    encoder = MedEmbedEncoder(standin_model_path(), precision=precision, truncation="silent", show_progress=False,
+                              **options)
+    encoder.encode_documents(["Metformin is a first-line treatment for type 2 diabetes."])  # compile now
+    return encoder
+
+
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 

@@ -28,7 +28,6 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common  # noqa: E402
 
-from medembed_rag import MedEmbedEncoder  # noqa: E402
 from medembed_rag.chunking import MedicalChunker, aggregate_to_documents  # noqa: E402
 from medembed_rag.evaluation import evaluate, load_beir  # noqa: E402
 from medembed_rag.testing import standin_model_path  # noqa: E402
@@ -50,7 +49,7 @@ def retrieval(n_docs: int | None, variants: list[str], only_variants: bool = Fal
     keep = set(ids)
     qrels = {q: rel for q, rel in data.qrels.items() if any(d in keep for d in rel)}
     qids = [q for q in qrels if q in data.queries]
-    enc = MedEmbedEncoder(standin_model_path(), precision="auto", batch_size=64, truncation="silent", show_progress=False)
+    enc = _common.standin_encoder(batch_size=64)
     chunker = MedicalChunker(enc)
     tok = enc.tokenizer
     medical = {"medical": chunker, "medical-no-heading": MedicalChunker(enc, heading_context=False)}

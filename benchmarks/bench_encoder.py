@@ -58,13 +58,11 @@ def speed_worker(config: str, n: int) -> dict:
 def quality_worker(precision: str) -> dict:
     import numpy as np
 
-    from medembed_rag import MedEmbedEncoder
     from medembed_rag.evaluation import document_text, evaluate, load_beir
-    from medembed_rag.testing import standin_model_path
 
     data = load_beir(_common.dataset("medquad"))
     ids = list(data.corpus)
-    enc = MedEmbedEncoder(standin_model_path(), precision=precision, truncation="silent", batch_size=64, show_progress=False)
+    enc = _common.standin_encoder(precision, batch_size=64)
     started = time.perf_counter()
     docs = enc.encode_documents([document_text(*data.corpus[d]) for d in ids])
     seconds = time.perf_counter() - started

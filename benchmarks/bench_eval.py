@@ -19,7 +19,6 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common  # noqa: E402
 
-from medembed_rag import MedEmbedEncoder  # noqa: E402
 from medembed_rag.evaluate_pipeline import EvalIndex  # noqa: E402
 from medembed_rag.evaluation import document_text, evaluate, load_beir  # noqa: E402
 from medembed_rag.hybrid import DEFAULT_WEIGHT  # noqa: E402
@@ -54,8 +53,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--max-queries", type=int, default=None)
     args = parser.parse_args()
-    encoder = MedEmbedEncoder(standin_model_path(), precision="fp32", truncation="silent", show_progress=False,
-                              batch_size=64)
+    encoder = _common.standin_encoder("fp32", batch_size=64)
     report, failures = {}, []
 
     medquad = load_beir(_common.dataset("medquad"))

@@ -18,7 +18,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common  # noqa: E402
 
-from medembed_rag import MedEmbedEncoder  # noqa: E402
 from medembed_rag.spark import embed_dataframe  # noqa: E402
 from medembed_rag.testing import standin_model_path  # noqa: E402
 
@@ -30,8 +29,7 @@ def main() -> None:
     ids, texts = _common.medquad_passages(args.docs)
     model = standin_model_path()
 
-    enc = MedEmbedEncoder(model, precision="auto", truncation="silent", show_progress=False)
-    enc.encode_documents(texts[:16])
+    enc = _common.standin_encoder()
     started = time.perf_counter()
     enc.encode_documents(texts)
     plain = len(texts) / (time.perf_counter() - started)

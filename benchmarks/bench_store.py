@@ -22,9 +22,7 @@ import _common  # noqa: E402
 
 import chromadb  # noqa: E402
 
-from medembed_rag import MedEmbedEncoder  # noqa: E402
 from medembed_rag.store import MedEmbedChromaStore, telemetry_off_settings  # noqa: E402
-from medembed_rag.testing import standin_model_path  # noqa: E402
 
 
 def main() -> None:
@@ -32,8 +30,7 @@ def main() -> None:
     parser.add_argument("--docs", type=int, default=2000)
     args = parser.parse_args()
     ids, texts = _common.medquad_passages(args.docs)
-    enc = MedEmbedEncoder(standin_model_path(), precision="auto", truncation="silent", show_progress=False)
-    enc.encode_documents(texts[:16])  # load and compile outside the timing
+    enc = _common.standin_encoder()
     work = Path(tempfile.mkdtemp(prefix="medembed-bench-store-"))
 
     with MedEmbedChromaStore(work / "warm", encoder=enc) as warm:  # warm caches (tokenizer, Chroma bindings)
