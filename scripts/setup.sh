@@ -19,5 +19,13 @@ PIP=("$VENV/bin/python" -m pip --disable-pip-version-check)
 # optimum-intel pulls torchvision, whose PyPI build does not load beside this torch
 # ("operator torchvision::nms does not exist"). Text models never use it.
 "${PIP[@]}" uninstall -q -y torchvision 2>/dev/null || true
+# The egress test watches every process's connections with strace (Debian package; root installs it).
+if ! command -v strace >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && apt-get install -y -qq strace >/dev/null
+  else
+    echo "setup: strace is missing (the egress test needs it): sudo apt-get install strace" >&2
+  fi
+fi
 rm -f "$VENV"/.medembed-setup-*
 touch "$STAMP"

@@ -5,9 +5,13 @@ The top-level package holds the framework-free core. Framework adapters live in
 framework only when used.
 """
 
-from ._version import __version__
-from .encoder import MedEmbedEncoder
-from .errors import (
+from .telemetry import disable_library_telemetry
+
+disable_library_telemetry()  # before anything below can import openvino, nncf, chromadb or huggingface_hub
+
+from ._version import __version__  # noqa: E402
+from .encoder import MedEmbedEncoder  # noqa: E402
+from .errors import (  # noqa: E402
     EmbeddingIntegrityError,
     InputTooLongError,
     InvalidInputError,
@@ -23,9 +27,9 @@ from .errors import (
     StoreUnavailableError,
     TruncationWarning,
 )
-from .model_config import EncoderSettings
-from .pooling import Pooling
-from .registry import DEFAULT_MODEL, ModelSpec, get_model_spec, list_supported_models
+from .model_config import EncoderSettings  # noqa: E402
+from .pooling import Pooling  # noqa: E402
+from .registry import DEFAULT_MODEL, ModelSpec, get_model_spec, list_supported_models  # noqa: E402
 
 __all__ = [
     "DEFAULT_MODEL",

@@ -184,7 +184,7 @@ def cmd_export(args) -> int:
 def cmd_demo(args) -> int:
     from .demo import run_demo
 
-    return run_demo(question=args.question, store=args.store, use_llm=not args.no_llm)
+    return run_demo(question=args.question, store=args.store, use_llm=not args.no_llm, model=args.model)
 
 
 # ---------------------------------------------------------------------- parser
@@ -249,6 +249,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--question", default=None, help="ask one question and exit")
     p.add_argument("--store", default="medembed-demo-store")
     p.add_argument("--no-llm", action="store_true", help="retrieval-only answers (no language model)")
+    p.add_argument("--model", default=None,
+                   help="embedding model: a hub id or a local folder (default: MedEmbed-base from the hub, or the "
+                        "packaged stand-in when the hub cannot be reached)")
     p.set_defaults(func=cmd_demo)
     return parser
 

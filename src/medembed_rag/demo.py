@@ -23,8 +23,13 @@ SAMPLES = Path(__file__).resolve().parent / "data" / "sample_docs"
 DEFAULT_QUESTION = "Why do patients on warfarin need regular blood tests?"
 
 
-def load_demo_encoder() -> MedEmbedEncoder:
-    """MedEmbed-base, or (with a banner) the packaged stand-in when the hub cannot be reached."""
+def load_demo_encoder(model: str | None = None) -> MedEmbedEncoder:
+    """``model`` if given (no fallback); else MedEmbed-base, or (with a banner) the packaged stand-in when the
+    hub cannot be reached."""
+    if model is not None:
+        encoder = MedEmbedEncoder(model, show_progress=True)
+        encoder.load()
+        return encoder
     encoder = MedEmbedEncoder(DEFAULT_MODEL, show_progress=True)
     try:
         encoder.load()
@@ -62,8 +67,9 @@ def format_answer(question: str, hits: list[Hit], llm=None, history=()) -> str:
     return "\n".join(lines)
 
 
-def run_demo(question: str | None = None, store: str = "medembed-demo-store", k: int = 3, use_llm: bool = True) -> int:
-    encoder = load_demo_encoder()
+def run_demo(question: str | None = None, store: str = "medembed-demo-store", k: int = 3, use_llm: bool = True,
+             model: str | None = None) -> int:
+    encoder = load_demo_encoder(model)
     print(f"embedding model ready ({'exported now' if encoder.exports_run else 'from the cache'})", file=sys.stderr)
     llm = None
     if use_llm:
