@@ -130,3 +130,16 @@ def test_delete_purge(corpus, tmp_path, standin_path):
     out = cli("delete", "note2.txt", "--purge", "--store", store, "--model", standin_path, "--precision", "fp32", "--quiet")
     assert out.returncode == 0 and "deleted 1 chunks" in out.stdout and "purged" in out.stdout
     assert not [p for p in store.rglob("*") if p.is_file() and b"INR checks" in p.read_bytes()]
+
+
+def test_delete_of_an_id_the_store_does_not_hold_fails_and_names_it(corpus, tmp_path, standin_path):
+    store = tmp_path / "store"
+    common = ["--store", store, "--model", standin_path, "--precision", "fp32", "--quiet"]
+    assert cli("index", corpus, *common).returncode == 0
+    absolute = str(corpus / "note1.txt")  # the user passes the file's full path; the store's ids are relative
+    out = cli("delete", absolute, "--purge", *common)
+    assert out.returncode == 2 and "deleted" not in out.stdout
+    assert repr(absolute) in out.stderr and "Nothing was deleted" in out.stderr and "'note" in out.stderr
+    assert "relative to the folder" in out.stderr
+    query = cli("query", "note", "-k", "10", "--json", *common)
+    assert "note1.txt" in {h["doc_id"] for h in json.loads(query.stdout)}  # still there

@@ -8,18 +8,61 @@ from medembed_rag import StoreError
 from medembed_rag.store import MedEmbedChromaStore
 
 MARKER = "zqxjmarker7731"  # one token, so it would also show in the BM25 vocabulary
+# Written for this test: unusual words, so many of its trigrams occur nowhere else in the store.
+SECRET = (
+    "Patient QWJZKMARKERVXYQ, born in Vexborough, was admitted with xylophagous wheezing and "
+    f"discharged on bumblezafenib 12 mg plus {MARKER}."
+)
+OTHERS = ["Metformin is taken with meals.", "Warfarin needs INR tests."]
 
 
 def _files_with(folder, needle: bytes):
     return [p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file() and needle in p.read_bytes()]
 
 
+def _trigrams(text: str) -> set[str]:
+    text = text.lower()
+    return {text[i : i + 3] for i in range(len(text) - 2)}
+
+
+def _folder_bytes(folder) -> bytes:
+    return b"\n".join(p.read_bytes().lower() for p in sorted(folder.rglob("*")) if p.is_file())
+
+
+def _fill(folder, encoder, docs, ids):
+    with MedEmbedChromaStore(folder, encoder=encoder) as store:
+        store.add_documents(docs, ids=ids)
+        store.hybrid().query("wheezing", 1)  # builds and saves the BM25 index
+
+
+def test_purge_leaves_no_trigram_of_the_erased_text(tmp_path, encoder):
+    """Chroma's FTS5 trigram index keeps a deleted row's postings in its segments; a purge must not.
+
+    The trigrams checked are those of the erased text that occur in no other stored text and nowhere in the
+    bytes of a control store built the same way without it (SQLite's schema, ids and vectors contain trigrams
+    of their own). FTS5 stores terms prefix-compressed, so not every trigram shows as 3 plain bytes; each one
+    that does must be gone.
+    """
+    control = tmp_path / "control"
+    _fill(control, encoder, OTHERS, ["m", "w"])
+    background = _folder_bytes(control)
+    checked = {t for t in _trigrams(SECRET) - set().union(*map(_trigrams, OTHERS)) if t.encode() not in background}
+    assert len(checked) > 60
+
+    folder = tmp_path / "store"
+    _fill(folder, encoder, [SECRET, *OTHERS], ["secret", "m", "w"])
+    before = _folder_bytes(folder)
+    assert {"jzk", "zkm", "vxy"} <= {t for t in checked if t.encode() in before}  # visible before the purge
+    with MedEmbedChromaStore(folder, encoder=encoder) as store:
+        assert store.delete("secret", purge=True) == 1
+    after = _folder_bytes(folder)
+    assert sorted(t for t in checked if t.encode() in after) == []
+
+
 def test_purge_erases_text_from_disk_and_the_store_keeps_working(tmp_path, encoder):
     folder = tmp_path / "store"
-    secret = f"Patient {MARKER} was admitted with asthma and discharged on salbutamol."
     with MedEmbedChromaStore(folder, encoder=encoder) as store:
-        store.add_documents([secret, "Metformin is taken with meals.", "Warfarin needs INR tests."],
-                            ids=["secret", "m", "w"])
+        store.add_documents([SECRET, *OTHERS], ids=["secret", "m", "w"])
         assert store.hybrid().query(MARKER, 1)[0].doc_id == "secret"  # builds and saves the BM25 index
         assert _files_with(folder, MARKER.encode())  # the marker is on disk before the purge
         assert store.delete("secret", purge=True) == 1
@@ -27,6 +70,7 @@ def test_purge_erases_text_from_disk_and_the_store_keeps_working(tmp_path, encod
         assert store.collection.get(where={"doc_id": "secret"})["ids"] == []
         assert all(h.doc_id != "secret" for h in store.query(f"{MARKER} asthma", k=3))
         assert all(h.doc_id != "secret" for h in store.hybrid().query(MARKER, 3))
+        assert store.hybrid().query("INR", 1)[0].doc_id == "w"  # the rebuilt indexes still find the rest
     with MedEmbedChromaStore(folder, encoder=encoder) as store:  # reopened: consistent, and still writable
         assert store.count() == 2
         store.add_documents(["Amoxicillin treats pneumonia."], ids=["a"])

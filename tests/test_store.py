@@ -12,7 +12,7 @@ import pytest
 from langchain_tests.integration_tests import VectorStoreIntegrationTests
 
 from medembed_rag import MedEmbedEncoder, ModelMismatchError, StoreUnavailableError
-from medembed_rag.errors import InvalidInputError, InvalidInputTypeError
+from medembed_rag.errors import DocumentNotFoundError, InvalidInputError, InvalidInputTypeError
 from medembed_rag.store import MedEmbedChromaStore
 
 from .chroma_server import ChromaServer
@@ -184,7 +184,16 @@ def test_delete_by_document_and_where(store):
     assert store.delete("p0") == 1 and store.count() == len(PASSAGES) - 1
     assert store.delete(where={"group": 1}) == 3
     assert {h.doc_id for h in store.query("anything", k=10)} == {"p2", "p4"}
-    assert store.delete("not-there") == 0
+    assert store.delete(where={"group": 1}) == 0  # a filter that matches nothing is not an error
+
+
+@pytest.mark.parametrize("purge", [False, True])
+def test_deleting_an_unknown_id_is_refused_and_deletes_nothing(store, purge):
+    store.add_documents(PASSAGES[:3], ids=IDS[:3])
+    with pytest.raises(DocumentNotFoundError, match=r"1 of 2 .*'not-there'.*Nothing was deleted.*look like 'p") as caught:
+        store.delete(["p1", "not-there"], purge=purge)
+    assert caught.value.missing == ["not-there"] and set(caught.value.examples) <= set(IDS[:3])
+    assert store.count() == 3 and store.query(PASSAGES[1], k=1)[0].doc_id == "p1"  # p1 was not deleted either
 
 
 def test_telemetry_is_off(store):

@@ -12,6 +12,7 @@ disable_library_telemetry()  # before anything below can import openvino, nncf, 
 from ._version import __version__  # noqa: E402
 from .encoder import MedEmbedEncoder  # noqa: E402
 from .errors import (  # noqa: E402
+    DocumentNotFoundError,
     EmbeddingIntegrityError,
     InputTooLongError,
     InvalidInputError,
@@ -33,6 +34,7 @@ from .registry import DEFAULT_MODEL, ModelSpec, get_model_spec, list_supported_m
 
 __all__ = [
     "DEFAULT_MODEL",
+    "DocumentNotFoundError",
     "EmbeddingIntegrityError",
     "EncoderSettings",
     "InputTooLongError",

@@ -1,6 +1,7 @@
 """The ``medembed-rag`` command: index, query, eval, export, demo.
 
-Exit codes: 0 success; 2 bad input (missing path, no readable files, binary file, bad option);
+Exit codes: 0 success; 2 bad input (missing path, no readable files, binary file, bad option, a document id
+to delete that the store does not hold);
 3 the store refuses (another model, locked folder, unreachable server); 4 a model cannot be loaded.
 Nothing is written when a command fails before its first write. Document text is never logged.
 """
@@ -14,7 +15,14 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from .errors import InvalidInputError, MedEmbedError, ModelLoadError, ModelMismatchError, StoreError
+from .errors import (
+    DocumentNotFoundError,
+    InvalidInputError,
+    MedEmbedError,
+    ModelLoadError,
+    ModelMismatchError,
+    StoreError,
+)
 from .registry import DEFAULT_MODEL, DEFAULT_RERANKER
 
 TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
@@ -160,7 +168,13 @@ def cmd_delete(args) -> int:
     if not Path(args.store).expanduser().is_dir():
         raise CliError(f"no store at {args.store}")
     with MedEmbedChromaStore(args.store, collection=args.collection, encoder=_encoder(args)) as store:
-        n = store.delete(args.document_ids, purge=args.purge)
+        try:
+            n = store.delete(args.document_ids, purge=args.purge)
+        except DocumentNotFoundError as exc:
+            raise CliError(
+                f"{exc} The ids of `medembed-rag index` are file paths relative to the folder it was given "
+                f"(or a JSONL row's \"id\")."
+            ) from None
     print(f"deleted {n} chunks of {len(args.document_ids)} document(s){' and purged them from disk' if args.purge else ''}")
     return 0
 

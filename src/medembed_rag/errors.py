@@ -49,10 +49,22 @@ class ModelMismatchError(MedEmbedError, ValueError):
     """An index was built with a different model (or settings) than the encoder now in use."""
 
 
-
-
 class StoreError(MedEmbedError, RuntimeError):
     """A vector-store operation failed; nothing partial was written where the message says so."""
+
+
+class DocumentNotFoundError(StoreError, LookupError):
+    """Some document ids given to delete match no chunk; nothing was deleted.
+
+    Attributes:
+        missing: The ids that matched nothing.
+        examples: A few document ids the collection does hold (to show their form).
+    """
+
+    def __init__(self, message: str, missing: list[str], examples: list[str]) -> None:
+        super().__init__(message)
+        self.missing = missing
+        self.examples = examples
 
 
 class StoreUnavailableError(StoreError, ConnectionError):
@@ -68,6 +80,7 @@ class TruncationWarning(UserWarning):
 
 
 __all__ = [
+    "DocumentNotFoundError",
     "EmbeddingIntegrityError",
     "InputTooLongError",
     "InvalidInputError",

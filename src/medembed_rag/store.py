@@ -18,6 +18,7 @@ from .chunking import MedicalChunker, aggregate_to_documents
 from .chunking.aggregate import ChunkHit, DocumentHit
 from .encoder import MedEmbedEncoder
 from .errors import (
+    DocumentNotFoundError,
     InvalidInputError,
     InvalidInputTypeError,
     ModelMismatchError,
@@ -416,7 +417,11 @@ class MedEmbedChromaStore:
                 chunks, vacuums the database and rebuilds the BM25 index. It does not reach backups or copies.
 
         Returns:
-            The number of chunks deleted.
+            The number of chunks deleted (a ``where`` filter that matches nothing deletes 0).
+
+        Raises:
+            DocumentNotFoundError: some of the given document ids match no chunk. Nothing is deleted (nor purged);
+                the error's ``missing`` lists them and its ``examples`` shows ids the collection holds.
         """
         if purge and self.path is None:
             raise StoreError(
@@ -438,7 +443,10 @@ class MedEmbedChromaStore:
         elif not isinstance(where, Mapping) or not where:
             raise InvalidInputTypeError("where must be a non-empty mapping (a Chroma metadata filter)")
         with self._guard("deleting"):
-            found = self.collection.get(where=dict(where), include=[])["ids"]
+            got = self.collection.get(where=dict(where), include=["metadatas"])
+            found = got["ids"]
+            if document_id is not None:
+                self._refuse_missing(ids, {(m or {}).get("doc_id") for m in got["metadatas"]})
             for w in range(0, len(found), self.batch_size):
                 self.collection.delete(ids=found[w : w + self.batch_size])
         if found:
@@ -448,8 +456,28 @@ class MedEmbedChromaStore:
         logger.info("deleted %d chunks from %r%s", len(found), self.collection_name, " (purged)" if purge else "")
         return len(found)
 
+    def _refuse_missing(self, wanted: list[str], found: set) -> None:
+        missing = [d for d in dict.fromkeys(wanted) if d not in found]
+        if not missing:
+            return
+        held = self.collection.get(limit=50, include=["metadatas"])["metadatas"]
+        examples = list(dict.fromkeys((m or {}).get("doc_id") for m in held if (m or {}).get("doc_id")))[:3]
+        shown = ", ".join(repr(d) for d in missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+        hint = f"its document ids look like {', '.join(map(repr, examples))}" if examples else "it holds no documents"
+        raise DocumentNotFoundError(
+            f"{len(missing)} of {len(dict.fromkeys(wanted))} document ids match nothing in collection "
+            f"{self.collection_name!r} at {self.address}: {shown}. Nothing was deleted. Check the ids: {hint}.",
+            missing=missing,
+            examples=examples,
+        )
+
     def _purge(self, chunk_ids: list[str]) -> None:
-        """Scrubs deleted chunks from Chroma's write log, vacuums SQLite, and rebuilds the BM25 sidecar."""
+        """Erases deleted chunks' bytes: Chroma's write log, its full-text index, free SQLite pages, BM25.
+
+        Chroma keeps a deleted chunk's text in three places: its write log (``embeddings_queue``, scrubbed here:
+        ``chroma vacuum`` purges only what every segment has persisted, which a small store may not have), the
+        FTS5 trigram index (whose segments keep a deleted row's postings until they are merged; the FTS5
+        ``rebuild`` command re-derives the index from the live rows) and SQLite's free pages (``VACUUM``)."""
         import sqlite3
 
         database = self.path / "chroma.sqlite3"
@@ -465,6 +493,14 @@ class MedEmbedChromaStore:
                         part,
                     )
                 con.commit()
+                has_fts = con.execute(
+                    "SELECT 1 FROM sqlite_master WHERE name = 'embedding_fulltext_search'"
+                ).fetchone()
+                if has_fts:
+                    con.execute(
+                        "INSERT INTO embedding_fulltext_search(embedding_fulltext_search) VALUES('rebuild')"
+                    )
+                    con.commit()
                 con.execute("VACUUM")
                 con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             finally:
