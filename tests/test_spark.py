@@ -2,6 +2,7 @@
 
 import os
 import sys
+import textwrap
 
 import numpy as np
 import pytest
@@ -9,7 +10,12 @@ import pytest
 pytest.importorskip("pyspark")
 
 from medembed_rag import MedEmbedEncoder  # noqa: E402
-from medembed_rag.spark import embed_dataframe, read_embeddings, write_to_chroma  # noqa: E402
+from medembed_rag.spark import (  # noqa: E402
+    MedEmbedSentenceEmbeddings,
+    embed_dataframe,
+    read_embeddings,
+    write_to_chroma,
+)
 
 from .chroma_server import ChromaServer  # noqa: E402
 from .test_store import generated_docs  # noqa: E402
@@ -88,3 +94,113 @@ def test_write_to_chroma_server_is_idempotent(spark, texts, standin_path, cache_
         assert hit.doc_id == "d42"
     finally:
         server.stop()
+
+
+# ---------------------------------------------------------------------- the pyspark.ml stage
+def _cosines(got, want):
+    return (got * want).sum(axis=1) / np.linalg.norm(got, axis=1) / np.linalg.norm(want, axis=1)
+
+
+def test_pipeline_stage_fits_transforms_saves_and_loads_in_a_new_session(spark, texts, encoder, standin_path,
+                                                                         cache_dir, tmp_path):
+    import json
+    import subprocess
+
+    from pyspark.ml import Pipeline, PipelineModel
+
+    df = spark.createDataFrame([(f"d{i}", t, i % 3) for i, t in enumerate(texts[:40])], ["id", "text", "ward"])
+    stage = (MedEmbedSentenceEmbeddings().setInputCols(["text"]).setOutputCol("vec").setModel(standin_path)
+             .setPrecision("fp32").setCacheDir(cache_dir))
+    fitted = Pipeline(stages=[stage]).fit(df)
+    out = fitted.transform(df).orderBy("ward", "id").toPandas()
+    assert list(out.columns) == ["id", "text", "ward", "chunk_id", "vec"]  # the input's columns are kept
+    want = encoder.encode_documents(list(out["text"]))
+    assert _cosines(np.stack(out["vec"].to_list()), want).min() >= 0.9999
+    same = embed_dataframe(df, model=standin_path, precision="fp32", cache_dir=cache_dir).toPandas()
+    assert dict(zip(same["id"], same["chunk_id"])) == dict(zip(out["id"], out["chunk_id"]))
+
+    fitted.save(str(tmp_path / "pipeline"))
+    assert isinstance(PipelineModel.load(str(tmp_path / "pipeline")).stages[0], MedEmbedSentenceEmbeddings)
+    job = textwrap.dedent(
+        f"""
+        import json
+        from pyspark.sql import SparkSession
+        from pyspark.ml import PipelineModel
+        spark = (SparkSession.builder.master("local[2]").config("spark.ui.enabled", "false")
+                 .config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress", "127.0.0.1")
+                 .getOrCreate())
+        df = spark.createDataFrame({[(f"d{i}", t, i % 3) for i, t in enumerate(texts[:40])]!r}, ["id", "text", "ward"])
+        rows = PipelineModel.load({str(tmp_path / "pipeline")!r}).transform(df).collect()
+        print(json.dumps({{r["id"]: list(r["vec"]) for r in rows}}))
+        spark.stop()
+        """
+    )
+    env = {**os.environ, "PYSPARK_PYTHON": sys.executable, "SPARK_LOCAL_IP": "127.0.0.1"}
+    loaded = subprocess.run([sys.executable, "-c", job], capture_output=True, text=True, env=env, timeout=600)
+    assert loaded.returncode == 0, loaded.stderr[-3000:]
+    again = json.loads(loaded.stdout.strip().splitlines()[-1])
+    got = np.asarray([again[i] for i in out["id"]], dtype=np.float32)
+    assert _cosines(got, want).min() >= 0.9999
+
+
+def test_chunked_stage_gives_the_same_rows_as_embed_dataframe(spark, texts, standin_path, cache_dir):
+    df = spark.createDataFrame([(f"d{i}", t) for i, t in enumerate(texts[:12])], ["id", "text"])
+    stage = MedEmbedSentenceEmbeddings(model=str(standin_path), precision="fp32", cacheDir=str(cache_dir), chunk=True,
+                                       chunkTokens=64)
+    rows = stage.transform(df).toPandas().sort_values("chunk_id").reset_index(drop=True)
+    same = embed_dataframe(df, model=standin_path, precision="fp32", cache_dir=cache_dir, chunk=True,
+                           chunk_tokens=64).toPandas().sort_values("chunk_id").reset_index(drop=True)
+    assert len(rows) > 12 and list(rows["chunk_id"]) == list(same["chunk_id"])
+    for column in ("id", "chunk_index", "start", "end", "section", "text"):
+        assert list(rows[column]) == list(same[column]), column
+    for _, r in rows.iterrows():
+        assert texts[int(r["id"][1:])][r["start"] : r["end"]] == r["text"]
+    assert _cosines(np.stack(rows["embedding"].to_list()), np.stack(same["embedding"].to_list())).min() >= 0.9999
+
+
+def test_vector_output_feeds_pyspark_ml_estimators(spark, texts, standin_path, cache_dir):
+    from pyspark.ml.clustering import KMeans
+    from pyspark.ml.feature import BucketedRandomProjectionLSH
+    from pyspark.ml.linalg import DenseVector
+
+    df = spark.createDataFrame([(f"d{i}", t) for i, t in enumerate(texts[:30])], ["id", "text"])
+    stage = MedEmbedSentenceEmbeddings(model=str(standin_path), precision="fp32", cacheDir=str(cache_dir),
+                                       outputType="vector", outputCol="features")
+    vectors = stage.transform(df).cache()
+    assert isinstance(vectors.first()["features"], DenseVector) and len(vectors.first()["features"]) == 384
+    clusters = KMeans(k=3, seed=1).fit(vectors).transform(vectors)
+    assert clusters.select("prediction").distinct().count() > 1
+    lsh = BucketedRandomProjectionLSH(inputCol="features", outputCol="hashes", bucketLength=0.5).fit(vectors)
+    target = vectors.where("id = 'd5'").first()["features"]
+    assert lsh.approxNearestNeighbors(vectors, target, 1).first()["id"] == "d5"
+
+
+def test_bad_params_are_refused_on_the_driver_before_any_embedding(spark, standin_path, cache_dir):
+    from medembed_rag import InvalidInputError, InvalidInputTypeError
+
+    def stage(**params):
+        return MedEmbedSentenceEmbeddings(**{"model": str(standin_path), "precision": "fp32",
+                                             "cacheDir": str(cache_dir), **params})
+
+    good = spark.createDataFrame([("a", "Warfarin needs INR tests."), ("b", "Metformin with meals.")], ["id", "text"])
+    tracker = spark.sparkContext.statusTracker()
+    spark.sparkContext.setJobGroup("schema-checks", "bad params")
+    with pytest.raises(InvalidInputError, match="no text column 'note'.*columns: id, text"):
+        stage(inputCol="note").transform(good)
+    numbers = spark.createDataFrame([("a", 1)], ["id", "text"])
+    with pytest.raises(InvalidInputTypeError, match="'text' holds bigint, not strings"):
+        stage().transform(numbers)
+    with pytest.raises(InvalidInputError, match="chunk=True needs document ids.*'doc'"):
+        stage(idCol="doc", chunk=True).transform(good)
+    with pytest.raises(InvalidInputError, match="precision must be one of"):
+        stage(precision="fp16").transform(good)
+    with pytest.raises(InvalidInputError, match="exactly one"):
+        stage().setInputCols(["text", "id"])
+    assert list(tracker.getJobIdsForGroup("schema-checks")) == []  # refused from the schema: no Spark job ran
+    spark.sparkContext.setJobGroup("rest", "rest")
+
+    with_null = spark.createDataFrame([("a", "Warfarin needs INR tests."), ("b", None), ("c", "  ")], "id string, text string")
+    with pytest.raises(InvalidInputError, match=r"null or blank texts \(first at id='b'\).*handleInvalid='skip'"):
+        stage().transform(with_null)  # eager: raised by transform(), before the embedding job exists
+    kept = stage(handleInvalid="skip").transform(with_null).toPandas()
+    assert list(kept["id"]) == ["a"]

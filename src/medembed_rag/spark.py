@@ -1,13 +1,15 @@
 """Corpus-scale embedding on Apache Spark with the same encoder (extra ``[spark]``).
 
-``embed_dataframe`` adds MedEmbed vectors to a DataFrame of texts with Spark's own vectorised UDFs
-(``mapInPandas``): each executor's Python worker loads the OpenVINO model once (from the shared cache, or
-exporting it once when absent) and encodes its partitions in batches. OpenVINO threads per task follow
-``spark.task.cpus``, so tasks running side by side do not oversubscribe the executor's cores.
+:class:`MedEmbedSentenceEmbeddings` is a ``pyspark.ml`` stage, used the way Spark NLP's
+``BertSentenceEmbeddings`` is: ``Pipeline(stages=[..., MedEmbedSentenceEmbeddings(inputCol="text")])``,
+``fit``, ``transform``, and a fitted ``PipelineModel`` saved and loaded with the rest of a team's pipeline (the
+stage stores only its params; each executor loads the OpenVINO model from the cache, or exports it once).
+Inference runs in Spark's vectorised UDFs (``mapInPandas``) with ``spark.task.cpus`` OpenVINO threads per task,
+so tasks running side by side do not oversubscribe the executor's cores.
 
-``write_to_chroma`` sends the result to a Chroma server in batches with the store's deterministic chunk
-ids (upserts), so a retried Spark task writes no duplicates. ``read_embeddings`` reads embeddings saved as
-Parquet (``df.write.parquet(...)``) for teams that keep their own vector database.
+``embed_dataframe`` is the same stage as a function; ``write_to_chroma`` sends its rows to a Chroma server with
+the store's deterministic chunk ids (upserts), so a retried Spark task writes no duplicates;
+``read_embeddings`` reads embeddings saved as Parquet.
 """
 
 from __future__ import annotations
@@ -18,16 +20,21 @@ from typing import Any
 
 import numpy as np
 
-from .errors import InvalidInputError, MissingDependencyError
+from .errors import InvalidInputError, InvalidInputTypeError, MissingDependencyError
+from .openvino_cache import PRECISIONS
+from .registry import DEFAULT_MODEL
+
+try:
+    from pyspark import keyword_only
+    from pyspark.ml import Transformer
+    from pyspark.ml.param import Param, Params, TypeConverters
+    from pyspark.ml.param.shared import HasInputCol, HasOutputCol
+    from pyspark.ml.util import DefaultParamsReadable, DefaultParamsWritable
+except ImportError as exc:  # pragma: no cover - depends on the environment
+    raise MissingDependencyError("Spark support needs pyspark: pip install 'medembed-rag[spark]'") from exc
 
 _ENCODERS: dict[tuple, Any] = {}  # one encoder per executor Python worker and configuration
-
-
-def _require_spark():
-    try:
-        import pyspark  # noqa: F401
-    except ImportError as exc:
-        raise MissingDependencyError("Spark support needs pyspark: pip install 'medembed-rag[spark]'") from exc
+CHUNK_COLUMNS = ("chunk_index", "start", "end", "section")
 
 
 def _encoder(options: dict):
@@ -39,15 +46,220 @@ def _encoder(options: dict):
     return _ENCODERS[key]
 
 
-def _schema(chunk: bool, output_col: str):
-    from pyspark.sql.types import ArrayType, FloatType, IntegerType, StringType, StructField, StructType
+def _param(name: str, doc: str, converter) -> Param:
+    return Param(Params._dummy(), name, doc, typeConverter=converter)
 
-    fields = [StructField("id", StringType(), False), StructField("chunk_id", StringType(), False)]
+
+class MedEmbedSentenceEmbeddings(Transformer, HasInputCol, HasOutputCol, DefaultParamsReadable,
+                                 DefaultParamsWritable):
+    """MedEmbed vectors for a text column, as a ``pyspark.ml`` pipeline stage.
+
+    Output: the input's columns plus ``chunk_id`` (when the id column exists: the store's ids) and
+    ``outputCol``. With ``chunk=True`` each document becomes one row per chunk, with ``chunk_index``,
+    ``start``, ``end``, ``section``, and ``inputCol`` holding the chunk's text (``start``/``end`` locate it in
+    the document); the id column is then required.
+
+    Params (each with a ``set<Name>`` setter): ``inputCol`` (default ``text``), ``outputCol`` (``embedding``),
+    ``idCol`` (``id``), ``model`` (hub id or a folder every executor can read; default MedEmbed-base),
+    ``revision`` (empty: the registry's pinned one), ``precision`` (``auto``, ``fp32``, ``bf16``, ``int8``),
+    ``cacheDir`` (empty: the default cache; put it on storage every executor reads), ``chunk``,
+    ``chunkTokens`` (0: the model's limit), ``batchSize``, ``outputType`` (``array``: array<float>, or
+    ``vector``: a ``pyspark.ml.linalg`` vector for ``pyspark.ml`` estimators), ``threadsPerTask`` (0:
+    ``spark.task.cpus``), ``handleInvalid`` (``error``: a null, blank or non-string text is refused on the
+    driver before the embedding job, naming the column and a document id; ``skip``: such rows are dropped).
+    """
+
+    idCol = _param("idCol", "document id column (required with chunk=True)", TypeConverters.toString)
+    model = _param("model", "hub id or a model folder every executor can read", TypeConverters.toString)
+    revision = _param("revision", "hub revision (empty: the registry's pinned one)", TypeConverters.toString)
+    precision = _param("precision", f"one of {', '.join(PRECISIONS)}", TypeConverters.toString)
+    cacheDir = _param("cacheDir", "OpenVINO cache folder (empty: the default)", TypeConverters.toString)
+    chunk = _param("chunk", "split documents with the medical chunker, one row per chunk", TypeConverters.toBoolean)
+    chunkTokens = _param("chunkTokens", "chunk size in tokens (0: the model's limit)", TypeConverters.toInt)
+    batchSize = _param("batchSize", "inputs per forward pass", TypeConverters.toInt)
+    outputType = _param("outputType", "'array' (array<float>) or 'vector' (pyspark.ml.linalg)", TypeConverters.toString)
+    threadsPerTask = _param("threadsPerTask", "OpenVINO threads per task (0: spark.task.cpus)", TypeConverters.toInt)
+    handleInvalid = _param("handleInvalid", "'error' or 'skip' for null, blank or non-string texts",
+                           TypeConverters.toString)
+
+    @keyword_only
+    def __init__(self, *, inputCol: str = "text", outputCol: str = "embedding", idCol: str = "id",
+                 model: str = DEFAULT_MODEL, revision: str = "", precision: str = "auto", cacheDir: str = "",
+                 chunk: bool = False, chunkTokens: int = 0, batchSize: int = 32, outputType: str = "array",
+                 threadsPerTask: int = 0, handleInvalid: str = "error") -> None:
+        super().__init__()
+        self._setDefault(inputCol="text", outputCol="embedding", idCol="id", model=DEFAULT_MODEL, revision="",
+                         precision="auto", cacheDir="", chunk=False, chunkTokens=0, batchSize=32,
+                         outputType="array", threadsPerTask=0, handleInvalid="error")
+        self._set(**self._input_kwargs)
+
+    @keyword_only
+    def setParams(self, **kwargs) -> MedEmbedSentenceEmbeddings:
+        """Sets any of the params by keyword."""
+        return self._set(**self._input_kwargs)
+
+    def setInputCol(self, value: str) -> MedEmbedSentenceEmbeddings:
+        return self._set(inputCol=value)
+
+    def setInputCols(self, value: list[str]) -> MedEmbedSentenceEmbeddings:
+        """Spark NLP's spelling: one text column, given as a one-element list."""
+        if isinstance(value, str) or len(value) != 1:
+            raise InvalidInputError(f"setInputCols takes a list of exactly one text column; got {value!r}")
+        return self._set(inputCol=value[0])
+
+    def setOutputCol(self, value: str) -> MedEmbedSentenceEmbeddings:
+        return self._set(outputCol=value)
+
+    def setIdCol(self, value: str) -> MedEmbedSentenceEmbeddings:
+        return self._set(idCol=value)
+
+    def setModel(self, value: str | os.PathLike) -> MedEmbedSentenceEmbeddings:
+        return self._set(model=os.fspath(value))
+
+    def setRevision(self, value: str) -> MedEmbedSentenceEmbeddings:
+        return self._set(revision=value)
+
+    def setPrecision(self, value: str) -> MedEmbedSentenceEmbeddings:
+        return self._set(precision=value)
+
+    def setCacheDir(self, value: str | os.PathLike) -> MedEmbedSentenceEmbeddings:
+        return self._set(cacheDir=os.fspath(value))
+
+    def setChunk(self, value: bool) -> MedEmbedSentenceEmbeddings:
+        return self._set(chunk=value)
+
+    def setChunkTokens(self, value: int) -> MedEmbedSentenceEmbeddings:
+        return self._set(chunkTokens=value)
+
+    def setBatchSize(self, value: int) -> MedEmbedSentenceEmbeddings:
+        return self._set(batchSize=value)
+
+    def setOutputType(self, value: str) -> MedEmbedSentenceEmbeddings:
+        return self._set(outputType=value)
+
+    def setThreadsPerTask(self, value: int) -> MedEmbedSentenceEmbeddings:
+        return self._set(threadsPerTask=value)
+
+    def setHandleInvalid(self, value: str) -> MedEmbedSentenceEmbeddings:
+        return self._set(handleInvalid=value)
+
+    # ------------------------------------------------------------------ checks on the driver
+    def _check_params(self, dataset) -> dict:
+        from pyspark.sql.types import StringType
+
+        get = self.getOrDefault
+        text_col, out_col, id_col = get(self.inputCol), get(self.outputCol), get(self.idCol)
+        columns = dict(zip(dataset.columns, (f.dataType for f in dataset.schema.fields)))
+        listed = ", ".join(dataset.columns)
+        if text_col not in columns:
+            raise InvalidInputError(f"the DataFrame has no text column {text_col!r} (inputCol); its columns: {listed}")
+        if not isinstance(columns[text_col], StringType):
+            raise InvalidInputTypeError(
+                f"column {text_col!r} holds {columns[text_col].simpleString()}, not strings; cast it "
+                f"(F.col({text_col!r}).cast('string')) or point inputCol at the text column"
+            )
+        has_id = id_col in columns
+        if get(self.chunk) and not has_id:
+            raise InvalidInputError(f"chunk=True needs document ids, and the DataFrame has no column {id_col!r} "
+                                    f"(idCol); its columns: {listed}")
+        added = [out_col, "chunk_id", *(CHUNK_COLUMNS if get(self.chunk) else ())]
+        clashes = [c for c in added if c in columns and c != text_col]
+        if clashes:
+            raise InvalidInputError(f"the DataFrame already has column(s) {clashes} that this stage writes; rename "
+                                    f"them or set outputCol")
+        for name, allowed in (("precision", PRECISIONS), ("outputType", ("array", "vector")),
+                              ("handleInvalid", ("error", "skip"))):
+            if get(getattr(self, name)) not in allowed:
+                raise InvalidInputError(f"{name} must be one of {', '.join(allowed)}; got {get(getattr(self, name))!r}")
+        if get(self.batchSize) < 1 or get(self.chunkTokens) < 0 or get(self.threadsPerTask) < 0:
+            raise InvalidInputError("batchSize must be >= 1, chunkTokens and threadsPerTask >= 0")
+        return {"text_col": text_col, "out_col": out_col, "id_col": id_col if has_id else None}
+
+    def _refuse_invalid_rows(self, dataset, text_col: str, id_col: str | None) -> None:
+        from pyspark.sql import functions as F
+
+        bad = dataset.where(F.col(text_col).isNull() | (F.trim(F.col(text_col)) == ""))
+        first = bad.select(id_col).limit(1).collect() if id_col else bad.limit(1).count()
+        if first:
+            where = f" (first at {id_col}={first[0][0]!r})" if id_col else ""
+            raise InvalidInputError(
+                f"column {text_col!r} has null or blank texts{where}; nothing was embedded. Filter them out, or "
+                f"set handleInvalid='skip' to drop such rows."
+            )
+
+    # ------------------------------------------------------------------ the work
+    def _transform(self, dataset):
+        from pyspark.sql.types import ArrayType, FloatType, IntegerType, StringType, StructField, StructType
+
+        cols = self._check_params(dataset)
+        text_col, out_col, id_col = cols["text_col"], cols["out_col"], cols["id_col"]
+        get = self.getOrDefault
+        if get(self.handleInvalid) == "error":
+            self._refuse_invalid_rows(dataset, text_col, id_col)
+        chunk, chunk_tokens = get(self.chunk), get(self.chunkTokens) or None
+        options = {
+            "model": get(self.model),
+            "revision": get(self.revision) or None,
+            "precision": get(self.precision),
+            "cache_dir": get(self.cacheDir) or None,
+            "batch_size": get(self.batchSize),
+            "num_threads": get(self.threadsPerTask) or int(dataset.sparkSession.conf.get("spark.task.cpus", "1")),
+        }
+        fields = list(dataset.schema.fields)
+        if id_col is not None:
+            fields.append(StructField("chunk_id", StringType(), False))
+        if chunk:
+            fields += [StructField("chunk_index", IntegerType(), False), StructField("start", IntegerType(), False),
+                       StructField("end", IntegerType(), False), StructField("section", StringType(), True)]
+        fields.append(StructField(out_col, ArrayType(FloatType()), False))
+
+        def embed_partition(frames: Iterator) -> Iterator:
+            yield from _embed_frames(frames, options, text_col, id_col, out_col, chunk, chunk_tokens)
+
+        out = dataset.mapInPandas(embed_partition, schema=StructType(fields))
+        if get(self.outputType) == "vector":
+            from pyspark.ml.functions import array_to_vector
+
+            out = out.withColumn(out_col, array_to_vector(out_col))
+        return out
+
+
+def _embed_frames(frames, options, text_col, id_col, out_col, chunk, chunk_tokens):
+    """Executor side: embeds each pandas frame, keeping its other columns (one row per chunk when chunking)."""
+    import pandas as pd
+
+    from .store import _chunk_id, chunk_ids
+
+    encoder = _encoder(options)
+    chunker = None
     if chunk:
-        fields += [StructField("chunk_index", IntegerType(), False), StructField("start", IntegerType(), False),
-                   StructField("end", IntegerType(), False), StructField("section", StringType(), True)]
-    fields += [StructField("text", StringType(), False), StructField(output_col, ArrayType(FloatType()), False)]
-    return StructType(fields)
+        from .chunking import MedicalChunker
+
+        chunker = MedicalChunker(encoder, chunk_tokens=chunk_tokens)
+    for frame in frames:
+        keep = [isinstance(t, str) and bool(t.strip()) for t in frame[text_col]]
+        frame = frame[keep].reset_index(drop=True)  # null / blank rows: refused on the driver, or skipped
+        if frame.empty:
+            continue
+        if chunker is None:
+            texts = list(frame[text_col])
+            if id_col is not None:
+                frame["chunk_id"] = [_chunk_id(str(d), t, 0) for d, t in zip(frame[id_col], texts)]
+            frame[out_col] = list(encoder.encode_documents(texts).astype(np.float32))
+            yield frame
+            continue
+        rows, embed = [], []
+        for position, (doc_id, text) in enumerate(zip(frame[id_col].astype(str), frame[text_col])):
+            chunks = chunker.split(text)
+            for c, chunk_id in zip(chunks, chunk_ids(doc_id, chunks)):  # ids and vectors as the store makes them
+                rows.append({"_row": position, "chunk_id": chunk_id, "chunk_index": c.index, "start": c.start,
+                             "end": c.end, "section": c.section, text_col: c.text})
+                embed.append(c.embed_text)
+        chunks_frame = pd.DataFrame(rows)
+        out = frame.drop(columns=[text_col]).iloc[chunks_frame.pop("_row")].reset_index(drop=True)
+        out = pd.concat([out, chunks_frame], axis=1)
+        out[out_col] = list(encoder.encode_documents(embed).astype(np.float32))
+        yield out
 
 
 def embed_dataframe(
@@ -67,13 +279,15 @@ def embed_dataframe(
 ):
     """Returns a DataFrame of ``id, chunk_id, [chunk_index, start, end, section,] text, <output_col>``.
 
+    :class:`MedEmbedSentenceEmbeddings` on ``df.select(id_col, text_col)``; null or blank texts are skipped.
+
     Args:
         df: A DataFrame with a string id column and a text column.
         text_col: The text column.
         id_col: The document id column (ids must be unique).
         model: Hub id or a folder every executor can read (default: MedEmbed-base).
         revision: Hub revision (default: the registry's pinned one).
-        precision: ``auto``, ``fp32`` or ``int8``.
+        precision: ``auto``, ``fp32``, ``bf16`` or ``int8``.
         cache_dir: The OpenVINO cache; put it on storage the executors share so the export runs once.
         chunk: Split each text with the medical chunker first, one output row per chunk with its offsets.
         chunk_tokens: Chunk size (default: the model's limit).
@@ -81,55 +295,19 @@ def embed_dataframe(
         batch_size: Inputs per forward pass inside a partition.
         threads_per_task: OpenVINO threads per Spark task (default: ``spark.task.cpus``).
     """
-    _require_spark()
-    from .registry import DEFAULT_MODEL
-    from .store import _chunk_id, chunk_ids
-
-    for col in (text_col, id_col):
-        if col not in df.columns:
-            raise InvalidInputError(f"the DataFrame has no column {col!r} (columns: {', '.join(df.columns)})")
-    threads = threads_per_task or int(df.sparkSession.conf.get("spark.task.cpus", "1"))
-    options = {
-        "model": os.fspath(model) if model is not None else DEFAULT_MODEL,
-        "revision": revision,
-        "precision": precision,
-        "cache_dir": os.fspath(cache_dir) if cache_dir is not None else None,
-        "batch_size": batch_size,
-        "num_threads": threads,
-    }
-
-    def embed_partition(frames: Iterator) -> Iterator:
-        import pandas as pd
-
-        encoder = _encoder(options)
-        chunker = None
-        if chunk:
-            from .chunking import MedicalChunker
-
-            chunker = MedicalChunker(encoder, chunk_tokens=chunk_tokens)
-        for frame in frames:
-            rows: list[dict] = []
-            embed: list[str] = []
-            for doc_id, text in zip(frame[id_col].astype(str), frame[text_col]):
-                if not isinstance(text, str) or not text.strip():
-                    continue  # nothing to embed; the store skips such documents too
-                if chunker is None:
-                    rows.append({"id": doc_id, "chunk_id": _chunk_id(doc_id, text, 0), "text": text})
-                    embed.append(text)
-                    continue
-                chunks = chunker.split(text)
-                for c, chunk_id in zip(chunks, chunk_ids(doc_id, chunks)):  # ids and vectors as the store makes them
-                    rows.append({"id": doc_id, "chunk_id": chunk_id, "chunk_index": c.index, "start": c.start,
-                                 "end": c.end, "section": c.section, "text": c.text})
-                    embed.append(c.embed_text)
-            if not rows:
-                continue
-            vectors = encoder.encode_documents(embed)
-            out = pd.DataFrame(rows)
-            out[output_col] = list(vectors.astype(np.float32))
-            yield out
-
-    return df.select(id_col, text_col).mapInPandas(embed_partition, schema=_schema(chunk, output_col))
+    if id_col not in df.columns:
+        raise InvalidInputError(f"the DataFrame has no column {id_col!r} (columns: {', '.join(df.columns)})")
+    stage = MedEmbedSentenceEmbeddings(
+        inputCol=text_col, outputCol=output_col, idCol=id_col, model=os.fspath(model or DEFAULT_MODEL),
+        revision=revision or "", precision=precision, cacheDir=os.fspath(cache_dir or ""), chunk=chunk,
+        chunkTokens=chunk_tokens or 0, batchSize=batch_size, threadsPerTask=threads_per_task or 0,
+        handleInvalid="skip",
+    )
+    if text_col in df.columns:
+        df = df.select(df[id_col].cast("string").alias("id"), df[text_col].alias("text"))
+        stage.setIdCol("id").setInputCol("text")
+    out = stage.transform(df)
+    return out.select("id", "chunk_id", *(CHUNK_COLUMNS if chunk else ()), "text", output_col)
 
 
 def write_to_chroma(
@@ -152,9 +330,7 @@ def write_to_chroma(
     fails before any task runs. Rows are written per partition in batches, keyed by ``chunk_id``: re-running
     a task, or the whole job, leaves the collection unchanged.
     """
-    _require_spark()
     from .encoder import MedEmbedEncoder
-    from .registry import DEFAULT_MODEL
     from .store import MedEmbedChromaStore
 
     encoder = MedEmbedEncoder(model if model is not None else DEFAULT_MODEL, revision=revision, precision=precision)
