@@ -143,3 +143,14 @@ def test_delete_of_an_id_the_store_does_not_hold_fails_and_names_it(corpus, tmp_
     assert "relative to the folder" in out.stderr
     query = cli("query", "note", "-k", "10", "--json", *common)
     assert "note1.txt" in {h["doc_id"] for h in json.loads(query.stdout)}  # still there
+
+
+def test_info_explains_the_cpu_and_what_auto_resolved_to(tmp_path, standin_path):
+    plain = cli("info")
+    assert plain.returncode == 0 and plain.stdout.startswith("CPU: ") and "BF16" in plain.stdout and "AMX" in plain.stdout
+    out = cli("info", "--model", standin_path, "--cache-dir", tmp_path)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "precision auto -> " in out.stdout and "docs/s" in out.stdout
+    rows = {line.split()[0]: float(line.split()[1]) for line in out.stdout.splitlines() if line.startswith("  ")}
+    assert rows["fp32"] > 0 and ("bf16" in rows) == ("BF16 yes" in out.stdout)
+    assert list(tmp_path.glob("openvino/*.auto-*.json"))  # the decision was cached with the export

@@ -1,4 +1,4 @@
-"""The ``medembed-rag`` command: index, query, eval, export, demo.
+"""The ``medembed-rag`` command: index, query, eval, delete, export, info, demo.
 
 Exit codes: 0 success; 2 bad input (missing path, no readable files, binary file, bad option, a document id
 to delete that the store does not hold);
@@ -23,6 +23,7 @@ from .errors import (
     ModelMismatchError,
     StoreError,
 )
+from .openvino_cache import PRECISIONS
 from .registry import DEFAULT_MODEL, DEFAULT_RERANKER
 
 TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
@@ -195,6 +196,44 @@ def cmd_export(args) -> int:
     return 0
 
 
+def cmd_info(args) -> int:
+    import openvino as ov
+
+    from .precision import SAMPLE_TEXTS, SAMPLE_TOKENS, cpu_features, resolve_float_precision, sample_inputs, time_precision
+
+    features = cpu_features()
+    default = ov.Core().get_property("CPU", "INFERENCE_PRECISION_HINT").to_string()
+    print(f"CPU: {features.describe()}")
+    print(f"OpenVINO {ov.get_version()} (its own CPU default: {default})")
+    if args.model is None:
+        return 0
+
+    def load(precision: str):
+        if args.kind == "reranker":
+            from .rerank import MedEmbedReranker
+
+            model = MedEmbedReranker(args.model, precision=precision, cache_dir=args.cache_dir)
+            model.load()
+            return model.cache_folder
+        from .encoder import MedEmbedEncoder
+
+        return MedEmbedEncoder(args.model, precision=precision, cache_dir=args.cache_dir).cache_folder
+
+    folder = load("auto")
+    decision = resolve_float_precision(folder, features=features)
+    print(f"{args.model}: precision auto -> {decision.precision}: {decision.reason} (decided {decision.decided})")
+    runs = [("fp32", folder, "f32"), *([("bf16", folder, "bf16")] if features.bf16 else [])]
+    if args.int8:
+        int8_folder = load("int8")
+        runs.append(("int8", int8_folder, "bf16" if resolve_float_precision(int8_folder).precision == "bf16" else "f32"))
+    print(f"measured now on {SAMPLE_TEXTS} texts of {SAMPLE_TOKENS} tokens (docs/s):")
+    feed = sample_inputs(folder)
+    for name, path, inference in runs:
+        speed, _ = time_precision(path, inference, feed)
+        print(f"  {name:5s} {speed:8.2f}")
+    return 0
+
+
 def cmd_demo(args) -> int:
     from .demo import run_demo
 
@@ -208,7 +247,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     def model_options(p):
         p.add_argument("--model", default=DEFAULT_MODEL, help="hub id or local model folder (default: %(default)s)")
-        p.add_argument("--precision", default="auto", choices=["auto", "fp32", "int8"])
+        p.add_argument("--precision", default="auto", choices=PRECISIONS)
         p.add_argument("--quiet", action="store_true", help="no progress bars")
 
     def store_options(p):
@@ -254,10 +293,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("export", help="pre-build the OpenVINO cache (e.g. in a Docker build)")
     p.add_argument("model")
-    p.add_argument("--precision", default="auto", choices=["auto", "fp32", "int8"])
+    p.add_argument("--precision", default="auto", choices=PRECISIONS)
     p.add_argument("--kind", default="embedding", choices=["embedding", "reranker"])
     p.add_argument("--cache-dir", default=None)
     p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("info", help="the CPU's features, what precision auto runs at and why, docs/s per precision")
+    p.add_argument("--model", default=None, help="hub id or local folder to explain (exported if needed)")
+    p.add_argument("--kind", default="embedding", choices=["embedding", "reranker"])
+    p.add_argument("--int8", action="store_true", help="also measure int8 (exports it once if needed)")
+    p.add_argument("--cache-dir", default=None)
+    p.set_defaults(func=cmd_info)
 
     p = sub.add_parser("demo", help="index sample documents and answer a question with citations")
     p.add_argument("--question", default=None, help="ask one question and exit")

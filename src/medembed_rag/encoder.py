@@ -42,7 +42,7 @@ from .registry import DEFAULT_MODEL, ModelSpec, get_model_spec
 
 logger = logging.getLogger(__name__)
 
-Precision = Literal["auto", "fp32", "int8"]
+Precision = Literal["auto", "fp32", "bf16", "int8"]
 Truncation = Literal["warn", "error", "silent"]
 _TASK = "feature-extraction"
 
@@ -95,8 +95,10 @@ class MedEmbedEncoder(PicklesWithoutModel):
             holding a BERT-family checkpoint, optionally with sentence-transformers files.
         revision: The hub commit to load. Defaults to the registry's pinned revision; an unregistered
             hub model without one is loaded from ``main`` with a warning.
-        precision: ``"auto"`` (OpenVINO's CPU default: bf16 on CPUs with AMX, else f32), ``"fp32"``
-            (exact), or ``"int8"`` (static quantisation of weights and activations with NNCF).
+        precision: ``"auto"`` (the faster of fp32 and bf16 on this CPU, measured once and cached; bf16 only
+            where its vectors match fp32's: see :mod:`medembed_rag.precision`), ``"fp32"`` (exact), ``"bf16"``
+            (forced), or ``"int8"`` (static quantisation of weights and activations with NNCF; the layers
+            left in floating point run as ``auto`` decides).
         max_length: The most tokens per input, special tokens included; default and upper bound is the
             model's own limit.
         batch_size: Inputs per forward pass. Inputs are sorted by length first, so padding stays small.
@@ -294,6 +296,11 @@ class MedEmbedEncoder(PicklesWithoutModel):
                 self._loaded = _Loaded(folder, self.precision, settings, self.num_threads)
                 logger.debug("loaded %s from %s", self.model_id, folder)
         return self._loaded
+
+    @property
+    def cache_folder(self) -> Path:
+        """The cache entry the model is loaded from (loads the model)."""
+        return self.load().folder
 
     @property
     def tokenizer(self):

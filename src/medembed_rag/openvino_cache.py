@@ -48,7 +48,7 @@ _HUB_PATTERNS = [
     "1_Pooling/*",
     "2_Normalize/*",
 ]
-PRECISIONS = ("auto", "fp32", "int8")
+PRECISIONS = ("auto", "fp32", "bf16", "int8")
 
 
 def offline_mode() -> bool:
@@ -328,7 +328,7 @@ def quantize_int8(out: Path, calibration_inputs: Sequence[dict]) -> None:
     import nncf
     import openvino as ov
 
-    xml = _find_xml(out)
+    xml = find_xml(out)
     core = ov.Core()
     model = core.read_model(xml)
     quantized = nncf.quantize(
@@ -343,7 +343,7 @@ def quantize_int8(out: Path, calibration_inputs: Sequence[dict]) -> None:
     os.replace(tmp_xml.with_suffix(".bin"), xml.with_suffix(".bin"))
 
 
-def _find_xml(folder: Path) -> Path:
+def find_xml(folder: Path) -> Path:
     candidates = sorted(folder.glob("*.xml"))
     if not candidates:
         raise ModelLoadError(f"no OpenVINO IR (.xml) in {folder}")
@@ -351,18 +351,25 @@ def _find_xml(folder: Path) -> Path:
     return (preferred or candidates)[0]
 
 
-def compile_model(folder: Path, precision: str, *, threads: int | None = None):
-    """Compiles the entry's IR for the CPU.
+def float_precision(folder: Path, precision: str) -> str:
+    """The precision the IR's floating-point layers run at: ``fp32`` and ``bf16`` as asked; for ``auto`` and
+    ``int8`` the one measured fastest on this CPU (:func:`medembed_rag.precision.resolve_float_precision`)."""
+    if precision in ("fp32", "bf16"):
+        return precision
+    from .precision import resolve_float_precision
 
-    ``auto`` keeps OpenVINO's CPU default (bf16 where the CPU has AMX), ``fp32`` forces f32 inference,
-    ``int8`` runs the quantised IR with the default for the layers left in floating point.
-    """
+    return resolve_float_precision(folder).precision
+
+
+def compile_model(folder: Path, precision: str, *, threads: int | None = None):
+    """Compiles the entry's IR for the CPU, its float layers at :func:`float_precision`."""
     import openvino as ov
     import openvino.properties.hint as hints
 
-    config: dict = {hints.performance_mode: hints.PerformanceMode.LATENCY}
-    if precision == "fp32":
-        config[hints.inference_precision] = ov.Type.f32
+    config: dict = {
+        hints.performance_mode: hints.PerformanceMode.LATENCY,
+        hints.inference_precision: ov.Type.bf16 if float_precision(folder, precision) == "bf16" else ov.Type.f32,
+    }
     if threads:
         import openvino.properties as props
 
@@ -372,7 +379,7 @@ def compile_model(folder: Path, precision: str, *, threads: int | None = None):
         # (measured: two 1-thread processes ran at half speed); let the OS spread them instead.
         config[hints.enable_cpu_pinning] = False
     core = ov.Core()
-    return core.compile_model(core.read_model(_find_xml(folder)), "CPU", config)
+    return core.compile_model(core.read_model(find_xml(folder)), "CPU", config)
 
 
 class PicklesWithoutModel:

@@ -89,7 +89,7 @@ class MedEmbedReranker(PicklesWithoutModel):
         self,
         model: str | os.PathLike = DEFAULT_RERANKER,
         revision: str | None = None,
-        precision: Literal["auto", "fp32", "int8"] = "auto",
+        precision: Literal["auto", "fp32", "bf16", "int8"] = "auto",
         batch_size: int = 16,
         max_length: int | None = None,
         cache_dir: str | os.PathLike | None = None,
@@ -121,6 +121,8 @@ class MedEmbedReranker(PicklesWithoutModel):
         self._loaded = None
         self._lock = threading.Lock()
         self.exports_run = 0
+        self.cache_folder: Path | None = None
+        """The cache entry the model was loaded from (set by :meth:`load`)."""
 
     @property
     def model_id(self) -> str:
@@ -187,6 +189,7 @@ class MedEmbedReranker(PicklesWithoutModel):
                     tokenizer.enable_truncation(limit, strategy="only_second")
                     query_tokenizer, _ = load_tokenizer(folder)
                     compiled = compile_model(folder, self.precision, threads=self.num_threads)
+                    self.cache_folder = folder
                     self._loaded = (compiled, tokenizer, query_tokenizer, pad_id, limit)
         return self._loaded
 
