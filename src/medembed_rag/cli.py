@@ -2,7 +2,8 @@
 
 Exit codes: 0 success; 2 bad input (missing path, no readable files, binary file, bad option, a document id
 to delete that the store does not hold);
-3 the store refuses (another model, locked folder, unreachable server); 4 a model cannot be loaded.
+3 the store refuses (another model, locked folder, unreachable server); 4 a model cannot be loaded or
+exported (including a missing extra, named in the message).
 Nothing is written when a command fails before its first write. Document text is never logged.
 """
 
@@ -19,6 +20,7 @@ from .errors import (
     DocumentNotFoundError,
     InvalidInputError,
     MedEmbedError,
+    MissingDependencyError,
     ModelLoadError,
     ModelMismatchError,
     StoreError,
@@ -184,12 +186,12 @@ def cmd_export(args) -> int:
     if args.kind == "reranker":
         from .rerank import MedEmbedReranker
 
-        model = MedEmbedReranker(args.model, precision=args.precision, cache_dir=args.cache_dir)
+        model = MedEmbedReranker(args.model, revision=args.revision, precision=args.precision, cache_dir=args.cache_dir)
         model.load()
     else:
         from .encoder import MedEmbedEncoder
 
-        model = MedEmbedEncoder(args.model, precision=args.precision, cache_dir=args.cache_dir)
+        model = MedEmbedEncoder(args.model, revision=args.revision, precision=args.precision, cache_dir=args.cache_dir)
         model.load()
     state = "exported" if model.exports_run else "already cached"
     print(f"{args.model} ({args.precision}): {state}")
@@ -294,6 +296,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("export", help="pre-build the OpenVINO cache (e.g. in a Docker build)")
     p.add_argument("model")
     p.add_argument("--precision", default="auto", choices=PRECISIONS)
+    p.add_argument("--revision", default=None, help="hub commit (default: the registry's pinned one)")
     p.add_argument("--kind", default="embedding", choices=["embedding", "reranker"])
     p.add_argument("--cache-dir", default=None)
     p.set_defaults(func=cmd_export)
@@ -326,7 +329,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ModelMismatchError, StoreError) as exc:
         print(f"medembed-rag: error: {exc}", file=sys.stderr)
         return 3
-    except ModelLoadError as exc:
+    except (ModelLoadError, MissingDependencyError) as exc:
         print(f"medembed-rag: error: {exc}", file=sys.stderr)
         return 4
     except (InvalidInputError, MedEmbedError) as exc:

@@ -248,6 +248,7 @@ def ensure_ir(
     problem = verify_entry(final) if final.exists() else "absent"
     if problem is None:
         return final
+    require_export_tools(source, variant, root, problem)  # before anything is downloaded or deleted
     final.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(str(final) + ".lock", timeout=3600):
         problem = verify_entry(final) if final.exists() else "absent"
@@ -292,6 +293,32 @@ def ensure_ir(
     return final
 
 
+EXPORT_MODULES = ("optimum", "transformers", "torch")
+
+
+def require_export_tools(source: ModelSource, variant: str, root: Path, problem: str = "absent") -> None:
+    """Raises at once when the cache has no usable entry and this install cannot export one.
+
+    The core install runs exported models only; exporting needs the ``[export]`` extra (optimum-intel,
+    transformers, torch, and NNCF for int8). Checked without importing any of them.
+    """
+    import importlib.util
+
+    needed = (*EXPORT_MODULES, *(("nncf",) if variant.startswith("int8") else ()))
+    missing = [name for name in needed if importlib.util.find_spec(name) is None]
+    if not missing:
+        return
+    state = "no OpenVINO export" if problem == "absent" else f"a broken OpenVINO export ({problem})"
+    precision = " --precision int8" if variant.startswith("int8") else ""
+    raise MissingDependencyError(
+        f"the cache {root} holds {state} of {source.model_id} ({variant}), and this install cannot export one "
+        f"({', '.join(missing)} not installed: the core install runs exported models only). Either install the "
+        f"export tools once, pip install 'medembed-rag[export]' (with PyTorch's CPU build first); or run "
+        f"`medembed-rag export {source.model_id}{precision}` where they are installed, copy its cache folder here "
+        f"and point cache_dir= (or MEDEMBED_RAG_CACHE) at it."
+    )
+
+
 def export_with_optimum(task: str) -> ExportFn:
     """An :data:`ExportFn` that converts a transformers checkpoint with optimum-intel (needs torch)."""
 
@@ -300,9 +327,8 @@ def export_with_optimum(task: str) -> ExportFn:
             from optimum.exporters.openvino import main_export
         except ImportError as exc:  # pragma: no cover - depends on the environment
             raise MissingDependencyError(
-                "exporting a model to OpenVINO needs optimum-intel and torch: pip install 'medembed-rag' "
-                "(it depends on optimum-intel[openvino]) and a torch build for your machine. A warm cache "
-                "needs neither."
+                "exporting a model to OpenVINO needs optimum-intel and torch: pip install 'medembed-rag[export]' "
+                "(with PyTorch's CPU build first). A warm cache needs neither."
             ) from exc
         try:
             main_export(
