@@ -63,8 +63,39 @@ def save(name: str, payload: dict) -> Path:
     return path
 
 
+def cpu_description() -> str:
+    """The CPU and the features that decide its speed (AVX-512, VNNI, BF16, AMX): recorded beside every figure."""
+    from medembed_rag.precision import cpu_features
+
+    return cpu_features().describe()
+
+
+def genai_folder(ir_folder: Path) -> Path:
+    """A cached IR plus the OpenVINO tokenizer openvino-genai needs (files linked, tokenizer converted once)."""
+    target = WORK / "genai" / ir_folder.name
+    if not (target / "openvino_tokenizer.xml").is_file():
+        import openvino as ov
+        from openvino_tokenizers import convert_tokenizer
+        from transformers import AutoTokenizer
+
+        target.mkdir(parents=True, exist_ok=True)
+        for path in ir_folder.iterdir():
+            if path.is_file() and not (target / path.name).exists():
+                (target / path.name).hardlink_to(path)
+        tokenizer = convert_tokenizer(AutoTokenizer.from_pretrained(str(ir_folder)))
+        ov.save_model(tokenizer, target / "openvino_tokenizer.xml")
+    return target
+
+
+def genai_precision(precision: str) -> dict:
+    """openvino-genai pipeline properties for a float precision (int8 IRs keep OpenVINO's default)."""
+    return {"fp32": {"INFERENCE_PRECISION_HINT": "f32"}, "bf16": {"INFERENCE_PRECISION_HINT": "bf16"}}.get(precision, {})
+
+
 def finish(name: str, report: dict, failures: list[str]) -> None:
-    """Saves the report with its failures, prints PASS or FAIL, and exits 1 on failure."""
+    """Saves the report (with the CPU it ran on) and its failures, prints PASS or FAIL, exits 1 on failure."""
+    report.setdefault("cpu", cpu_description())
+    print(f"CPU: {report['cpu'] if isinstance(report['cpu'], str) else report['cpu']['cpu']}")
     report["failures"] = failures
     print(f"results: {save(name, report)}")
     print("PASS" if not failures else "FAIL: " + "; ".join(failures))

@@ -38,23 +38,6 @@ def _pubmedqa_texts(n: int) -> list[str]:
     return [document_text(*data.corpus[d]) for d in sorted(data.corpus)[:n]]
 
 
-def _genai_folder(ir_folder: Path) -> Path:
-    """The cached IR plus the OpenVINO tokenizer openvino-genai needs (files linked, tokenizer converted once)."""
-    target = _common.WORK / "genai" / ir_folder.name
-    if not (target / "openvino_tokenizer.xml").is_file():
-        import openvino as ov
-        from openvino_tokenizers import convert_tokenizer
-        from transformers import AutoTokenizer
-
-        target.mkdir(parents=True, exist_ok=True)
-        for path in ir_folder.iterdir():
-            if path.is_file() and not (target / path.name).exists():
-                (target / path.name).hardlink_to(path)
-        tokenizer = convert_tokenizer(AutoTokenizer.from_pretrained(str(ir_folder)))
-        ov.save_model(tokenizer, target / "openvino_tokenizer.xml")
-    return target
-
-
 def _genai_encode(precision: str, model: Path):
     import openvino_genai as genai
 
@@ -63,8 +46,8 @@ def _genai_encode(precision: str, model: Path):
     ir = MedEmbedEncoder(model, precision="int8" if precision == "int8" else "fp32").cache_folder
     config = genai.TextEmbeddingPipeline.Config(pooling_type=genai.TextEmbeddingPipeline.PoolingType.CLS,
                                                 normalize=True, max_length=512)
-    hint = {"fp32": {"INFERENCE_PRECISION_HINT": "f32"}, "bf16": {"INFERENCE_PRECISION_HINT": "bf16"}}.get(precision, {})
-    pipe = genai.TextEmbeddingPipeline(str(_genai_folder(ir)), "CPU", config, **hint)
+    hint = _common.genai_precision(precision)
+    pipe = genai.TextEmbeddingPipeline(str(_common.genai_folder(ir)), "CPU", config, **hint)
 
     def encode(texts):
         order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))  # length-sorted batches of 32
@@ -196,7 +179,8 @@ def main() -> None:
         report["int8_ndcg_drop"] = drop
         if drop > 1.0:
             failures.append(f"int8 loses {drop:.2f} nDCG@10 points (target <= 1.0)")
-    _common.finish("encoder", report, failures)
+    # One results file per host kind: figures from an AMX host and from one without are both kept.
+    _common.finish("encoder-" + ("amx" if cpu["amx"] else "bf16-no-amx" if cpu["bf16"] else "no-bf16"), report, failures)
 
 
 if __name__ == "__main__":

@@ -150,3 +150,18 @@ def test_langchain_compressor_in_contextual_compression_retriever(reranker, enco
         assert d.metadata["source"] == f"s{d.metadata['n']}" and "rerank_score" in d.metadata
     assert got[0].metadata["rerank_score"] >= got[1].metadata["rerank_score"]
     assert all("rerank_score" not in d.metadata for d in docs)  # inputs untouched
+
+
+@pytest.mark.slow
+def test_auto_is_decided_by_measurement_as_for_the_encoder(cross_encoder_path, cache_dir):
+    from medembed_rag.precision import resolve_float_precision
+
+    reranker = MedEmbedReranker(cross_encoder_path, precision="auto", cache_dir=cache_dir)
+    compiled = reranker.load()[0]
+
+    def never_called():
+        raise AssertionError("measured again")
+
+    decision = resolve_float_precision(reranker.cache_folder, measure=never_called)  # cached by load()
+    assert compiled.get_property("INFERENCE_PRECISION_HINT").to_string() == decision.precision.replace("fp32", "f32")
+    assert len(list(reranker.cache_folder.parent.glob(reranker.cache_folder.name + ".auto-*.json"))) == 1

@@ -77,7 +77,7 @@ class MedEmbedReranker(PicklesWithoutModel):
     Args:
         model: Hub id or local folder.
         revision: Hub commit (default: the registry's pinned one).
-        precision: ``auto``, ``fp32`` or ``int8`` (as for the encoder).
+        precision: ``auto``, ``fp32``, ``bf16`` or ``int8`` (as for the encoder: ``auto`` is measured once per CPU).
         batch_size: Pairs per forward pass.
         max_length: Most tokens per pair (default: the model's limit).
         cache_dir: Where exported models are cached.
