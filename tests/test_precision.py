@@ -84,7 +84,10 @@ def test_the_decision_is_cached_and_a_second_start_does_not_measure(tmp_path):
 @pytest.mark.parametrize("precision", ["auto", "int8"])
 def test_the_compiled_model_runs_at_the_decided_precision(standin_path, cache_dir, precision):
     encoder = MedEmbedEncoder(standin_path, precision=precision, cache_dir=cache_dir)
+    folder = encoder.cache_folder  # the export, found or made, without compiling
+    assert encoder._loaded is None and (folder / "medembed-manifest.json").is_file()
     encoder.load()
+    assert encoder.cache_folder == folder
     decision = resolve_float_precision(encoder.cache_folder, measure=never_called if precision == "auto" else None)
     saved = json.loads(next(encoder.cache_folder.parent.glob(encoder.cache_folder.name + ".auto-*.json")).read_text())
     assert saved["precision"] == decision.precision

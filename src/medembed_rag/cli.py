@@ -201,7 +201,15 @@ def cmd_export(args) -> int:
 def cmd_info(args) -> int:
     import openvino as ov
 
-    from .precision import SAMPLE_TEXTS, SAMPLE_TOKENS, cpu_features, resolve_float_precision, sample_inputs, time_precision
+    from .openvino_cache import float_precision
+    from .precision import (
+        SAMPLE_TEXTS,
+        SAMPLE_TOKENS,
+        cpu_features,
+        resolve_float_precision,
+        sample_inputs,
+        time_precision,
+    )
 
     features = cpu_features()
     default = ov.Core().get_property("CPU", "INFERENCE_PRECISION_HINT").to_string()
@@ -210,28 +218,21 @@ def cmd_info(args) -> int:
     if args.model is None:
         return 0
 
-    def load(precision: str):
-        if args.kind == "reranker":
-            from .rerank import MedEmbedReranker
-
-            model = MedEmbedReranker(args.model, precision=precision, cache_dir=args.cache_dir)
-            model.load()
-            return model.cache_folder
-        from .encoder import MedEmbedEncoder
-
-        return MedEmbedEncoder(args.model, precision=precision, cache_dir=args.cache_dir).cache_folder
-
-    folder = load("auto")
+    if args.kind == "reranker":
+        from .rerank import MedEmbedReranker as Model
+    else:
+        from .encoder import MedEmbedEncoder as Model
+    folder = Model(args.model, precision="auto", cache_dir=args.cache_dir).cache_folder
     decision = resolve_float_precision(folder, features=features)
     print(f"{args.model}: precision auto -> {decision.precision}: {decision.reason} (decided {decision.decided})")
-    runs = [("fp32", folder, "f32"), *([("bf16", folder, "bf16")] if features.bf16 else [])]
+    runs = [("fp32", folder, "fp32"), *([("bf16", folder, "bf16")] if features.bf16 else [])]
     if args.int8:
-        int8_folder = load("int8")
-        runs.append(("int8", int8_folder, "bf16" if resolve_float_precision(int8_folder).precision == "bf16" else "f32"))
+        int8_folder = Model(args.model, precision="int8", cache_dir=args.cache_dir).cache_folder
+        runs.append(("int8", int8_folder, float_precision(int8_folder, "int8")))
     print(f"measured now on {SAMPLE_TEXTS} texts of {SAMPLE_TOKENS} tokens (docs/s):")
     feed = sample_inputs(folder)
-    for name, path, inference in runs:
-        speed, _ = time_precision(path, inference, feed)
+    for name, path, precision in runs:
+        speed, _ = time_precision(path, precision, feed)
         print(f"  {name:5s} {speed:8.2f}")
     return 0
 

@@ -278,20 +278,17 @@ class MedEmbedEncoder(PicklesWithoutModel):
         self.exports_run += 1
         logger.info("no cached OpenVINO model for %s (%s): exporting it once", self.model_id, self.variant)
 
+    def _ensure_export(self) -> Path:
+        return ensure_ir(self._source, task=_TASK, variant=self.variant, cache_dir=self.cache_dir,
+                         export=self._export, on_export=self._count_export)
+
     def load(self) -> _Loaded:
         """Loads the model now (exporting it first if the cache has no valid copy) and returns it."""
         if self._loaded is not None:
             return self._loaded
         with self._lock:
             if self._loaded is None:
-                folder = ensure_ir(
-                    self._source,
-                    task=_TASK,
-                    variant=self.variant,
-                    cache_dir=self.cache_dir,
-                    export=self._export,
-                    on_export=self._count_export,
-                )
+                folder = self._ensure_export()
                 settings = self._adjust(read_settings(folder, self._spec))
                 self._loaded = _Loaded(folder, self.precision, settings, self.num_threads)
                 logger.debug("loaded %s from %s", self.model_id, folder)
@@ -299,8 +296,8 @@ class MedEmbedEncoder(PicklesWithoutModel):
 
     @property
     def cache_folder(self) -> Path:
-        """The cache entry the model is loaded from (loads the model)."""
-        return self.load().folder
+        """The verified cache entry of this model and precision (exported first if absent; not compiled)."""
+        return self._loaded.folder if self._loaded is not None else self._ensure_export()
 
     @property
     def tokenizer(self):

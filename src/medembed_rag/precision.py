@@ -206,8 +206,8 @@ def _compare(reference: np.ndarray, other: np.ndarray) -> float:
     return float(cosines(reference.reshape(1, -1), other.reshape(1, -1)).min())
 
 
-def time_precision(folder: Path, inference_precision: str, feed: dict[str, np.ndarray], repeats: int = 2):
-    """(documents per second, first output) of the IR at ``inference_precision`` (``f32`` / ``bf16``)."""
+def time_precision(folder: Path, precision: str, feed: dict[str, np.ndarray], repeats: int = 2):
+    """(documents per second, first output) of the IR with its float layers at ``precision`` (``fp32``/``bf16``)."""
     import openvino as ov
     import openvino.properties.hint as hints
 
@@ -218,7 +218,7 @@ def time_precision(folder: Path, inference_precision: str, feed: dict[str, np.nd
     names = {port.get_any_name() for port in model.inputs}
     feed = {k: v for k, v in feed.items() if k in names}
     compiled = core.compile_model(model, "CPU", {hints.performance_mode: hints.PerformanceMode.LATENCY,
-                                                 hints.inference_precision: getattr(ov.Type, inference_precision)})
+                                                 hints.inference_precision: ov.Type.bf16 if precision == "bf16" else ov.Type.f32})
     request = compiled.create_infer_request()
     output = request.infer(feed)[compiled.output(0)].copy()  # warm-up, and the result compared
     best = float("inf")
@@ -232,6 +232,6 @@ def time_precision(folder: Path, inference_precision: str, feed: dict[str, np.nd
 def measure_float_precisions(folder: Path) -> Measurement:
     """Times the sample at fp32 and bf16 (best of two after a warm-up) and compares their outputs."""
     feed = sample_inputs(folder)
-    fp32_speed, fp32_out = time_precision(folder, "f32", feed)
+    fp32_speed, fp32_out = time_precision(folder, "fp32", feed)
     bf16_speed, bf16_out = time_precision(folder, "bf16", feed)
     return Measurement(fp32_speed, bf16_speed, _compare(fp32_out.astype(np.float32), bf16_out.astype(np.float32)))

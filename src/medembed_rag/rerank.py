@@ -121,8 +121,7 @@ class MedEmbedReranker(PicklesWithoutModel):
         self._loaded = None
         self._lock = threading.Lock()
         self.exports_run = 0
-        self.cache_folder: Path | None = None
-        """The cache entry the model was loaded from (set by :meth:`load`)."""
+        self._folder: Path | None = None
 
     @property
     def model_id(self) -> str:
@@ -171,25 +170,27 @@ class MedEmbedReranker(PicklesWithoutModel):
     def _count_export(self) -> None:
         self.exports_run += 1
 
+    def _ensure_export(self) -> Path:
+        return ensure_ir(self._source, task=_TASK, variant="int8" if self.precision == "int8" else "fp32",
+                         cache_dir=self.cache_dir, export=self._export, on_export=self._count_export)
+
+    @property
+    def cache_folder(self) -> Path:
+        """The verified cache entry of this model and precision (exported first if absent; not compiled)."""
+        return self._folder if self._folder is not None else self._ensure_export()
+
     def load(self):
         """Loads (exporting once if needed) and returns the compiled model bundle."""
         if self._loaded is None:
             with self._lock:
                 if self._loaded is None:
-                    folder = ensure_ir(
-                        self._source,
-                        task=_TASK,
-                        variant="int8" if self.precision == "int8" else "fp32",
-                        cache_dir=self.cache_dir,
-                        export=self._export,
-                        on_export=self._count_export,
-                    )
+                    folder = self._ensure_export()
                     limit = self._limit(folder)
                     tokenizer, pad_id = load_tokenizer(folder)
                     tokenizer.enable_truncation(limit, strategy="only_second")
                     query_tokenizer, _ = load_tokenizer(folder)
                     compiled = compile_model(folder, self.precision, threads=self.num_threads)
-                    self.cache_folder = folder
+                    self._folder = folder
                     self._loaded = (compiled, tokenizer, query_tokenizer, pad_id, limit)
         return self._loaded
 
