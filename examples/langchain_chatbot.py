@@ -1,7 +1,10 @@
-"""A stock LangChain retrieval chain with chat history (history-aware retriever + stuff-documents chain, LCEL).
+"""A stock LangChain retrieval chain with chat history (history-aware retriever + create_retrieval_chain).
 
-The only medembed-rag lines are the store (its retriever embeds with MedEmbed) and, optionally, the reranker;
-the chat model is the local SmolLM2 on OpenVINO (any LangChain chat model works the same way).
+The medembed-rag lines are the store (its retriever embeds with MedEmbed), optionally the reranker, and
+the answer step: MedEmbedVerifiedAnswer takes the place of create_stuff_documents_chain, so every number,
+interval and drug name in the answer is checked against the sentence it cites, and a question the documents
+do not answer gets "The documents do not answer this question" instead of a guess. The chat model is the
+local SmolLM2 on OpenVINO (any LangChain chat model works the same way).
 
     python examples/langchain_chatbot.py                  # interactive
     python examples/langchain_chatbot.py --scripted       # a two-turn conversation, then exit
@@ -15,11 +18,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _shared import chatbot_args, converse, sample_store  # noqa: E402
 from langchain_classic.chains import create_history_aware_retriever, create_retrieval_chain  # noqa: E402
-from langchain_classic.chains.combine_documents import create_stuff_documents_chain  # noqa: E402
 from langchain_classic.retrievers import ContextualCompressionRetriever  # noqa: E402
 from langchain_core.prompts import ChatPromptTemplate  # noqa: E402
 
-from medembed_rag.integrations.langchain import MedEmbedChatModel, MedEmbedRerank  # noqa: E402
+from medembed_rag.integrations.langchain import (  # noqa: E402
+    MedEmbedChatModel,
+    MedEmbedRerank,
+    MedEmbedVerifiedAnswer,
+)
 
 # Small local models follow a plain-text history better than a list of chat messages.
 CONDENSE = ChatPromptTemplate.from_messages([(
@@ -27,10 +33,6 @@ CONDENSE = ChatPromptTemplate.from_messages([(
     "Given the following conversation and a follow up question, rephrase the follow up question to be a "
     "standalone question.\n\nChat History:\n{chat_history}\nFollow Up Input: {input}\nStandalone question:",
 )])
-ANSWER = ChatPromptTemplate.from_messages([
-    ("system", "Answer using only this context:\n\n{context}\n\nConversation so far:\n{chat_history}"),
-    ("human", "{input}"),
-])
 
 
 def main() -> None:
@@ -38,21 +40,21 @@ def main() -> None:
 
     with sample_store(args.store, collection="langchain-chatbot") as store:
         llm = MedEmbedChatModel()
-        retriever = store.as_langchain().as_retriever(search_kwargs={"k": 20 if args.rerank else 3})  # medembed
+        retriever = store.as_langchain().as_retriever(search_kwargs={"k": 20 if args.rerank else 6})  # medembed
         if args.rerank:  # medembed (optional): rerankers need a bigger pool than they keep
             retriever = ContextualCompressionRetriever(base_compressor=MedEmbedRerank(model=args.rerank, top_n=3),
                                                        base_retriever=retriever)
         chain = create_retrieval_chain(
             create_history_aware_retriever(llm, retriever, CONDENSE),
-            create_stuff_documents_chain(llm, ANSWER),
+            MedEmbedVerifiedAnswer(llm=llm, encoder=store.encoder),  # medembed: verified, cited answers
         )
         history = []
 
         def ask(question: str):
             result = chain.invoke({"input": question, "chat_history": "".join(history)})
-            history.append(f"human: {question}\nassistant: {result['answer']}\n")
-            return result["answer"], [f"{d.metadata.get('source')} > {d.metadata.get('section', '')}"
-                                      for d in result["context"]]
+            answer = result["answer"]  # a VerifiedAnswer: str() is the text, .citations what [n] refers to
+            history.append(f"human: {question}\nassistant: {answer}\n")
+            return str(answer), [f"{c.source} > {c.section or ''}" for c in answer.citations]
 
         converse(ask, args.scripted, args.json)
 

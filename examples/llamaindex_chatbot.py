@@ -1,7 +1,9 @@
-"""A stock LlamaIndex chat engine (condense_plus_context) over a stock VectorStoreIndex.
+"""A stock LlamaIndex chat engine (CondenseQuestionChatEngine) over a stock VectorStoreIndex.
 
-The only medembed-rag lines are the embedding (inside the store's index), the store, and (optionally) the
-reranker; the LLM is the local SmolLM2 on OpenVINO (any LlamaIndex LLM works the same way).
+The medembed-rag lines are the embedding (inside the store's index), the store, optionally the reranker,
+and the query engine: MedEmbedVerifiedQueryEngine checks every number, interval and drug name of the answer
+against the sentence it cites, and says "The documents do not answer this question" rather than guess. The
+LLM is the local SmolLM2 on OpenVINO (any LlamaIndex LLM works the same way).
 
     python examples/llamaindex_chatbot.py                 # interactive
     python examples/llamaindex_chatbot.py --scripted      # a two-turn conversation, then exit
@@ -15,7 +17,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _shared import chatbot_args, converse, sample_store  # noqa: E402
 
-from medembed_rag.integrations.llama_index import MedEmbedLocalLLM, MedEmbedRerank  # noqa: E402
+from llama_index.core.chat_engine import CondenseQuestionChatEngine  # noqa: E402
+
+from medembed_rag.integrations.llama_index import (  # noqa: E402
+    MedEmbedLocalLLM,
+    MedEmbedRerank,
+    MedEmbedVerifiedQueryEngine,
+)
 
 
 def main() -> None:
@@ -23,16 +31,17 @@ def main() -> None:
 
     with sample_store(args.store, collection="llamaindex-chatbot") as store:
         index = store.as_llama_index_index()  # medembed: the store and its embedding
-        postprocessors = [MedEmbedRerank(model=args.rerank, top_n=3)] if args.rerank else []  # medembed: optional
-        chat = index.as_chat_engine(
-            chat_mode="condense_plus_context",
-            llm=MedEmbedLocalLLM(),
-            similarity_top_k=20 if args.rerank else 3,  # rerankers need a bigger pool than they keep
-            node_postprocessors=postprocessors,
+        llm = MedEmbedLocalLLM()
+        postprocessors = [MedEmbedRerank(model=args.rerank, top_n=6)] if args.rerank else []  # medembed: optional
+        retriever = index.as_retriever(similarity_top_k=20 if args.rerank else 6)  # rerankers need a bigger pool
+        engine = MedEmbedVerifiedQueryEngine(  # medembed: verified, cited answers
+            retriever=retriever, encoder=store.encoder, llm=llm, node_postprocessors=postprocessors,
         )
+        chat = CondenseQuestionChatEngine.from_defaults(query_engine=engine, llm=llm)
 
         def ask(question: str):
             response = chat.chat(question)
+            # source_nodes are the cited nodes, in [n] order
             return str(response), [f"{n.node.metadata.get('source')} > {n.node.metadata.get('section', '')}"
                                    for n in response.source_nodes]
 

@@ -1,6 +1,6 @@
-"""The ``medembed-rag`` command: index, query, eval, delete, export, info, demo.
+"""The ``medembed-rag`` command: index, query, ask, eval, delete, export, info, demo.
 
-Exit codes: 0 success; 2 bad input (missing path, no readable files, binary file, bad option, a document id
+Exit codes: 0 success (for ``ask``, whether it answered or abstained); 2 bad input (missing path, no readable files, binary file, bad option, a document id
 to delete that the store does not hold);
 3 the store refuses (another model, locked folder, unreachable server); 4 a model cannot be loaded or
 exported (including a missing extra, named in the message).
@@ -237,6 +237,31 @@ def cmd_info(args) -> int:
     return 0
 
 
+def cmd_ask(args) -> int:
+    from .answer import VerifiedAnswerer
+    from .store import MedEmbedChromaStore
+
+    if not Path(args.store).expanduser().is_dir():
+        raise CliError(f"no store at {args.store}; create it with `medembed-rag index PATH --store {args.store}`")
+    llm = None
+    if not args.no_llm:
+        from .llm import default_llm
+
+        llm = default_llm()  # None (extractive answers) when no model is installed; says so on stderr
+    reranker = None
+    if args.rerank:
+        from .rerank import MedEmbedReranker
+
+        reranker = MedEmbedReranker(args.reranker, precision=args.precision)
+    with MedEmbedChromaStore(args.store, collection=args.collection, encoder=_encoder(args)) as store:
+        result = VerifiedAnswerer(store, llm=llm, reranker=reranker, hybrid=not args.dense).ask(args.text)
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=1))
+    else:
+        print(result.format())
+    return 0  # answered or not: abstaining is a result, not an error
+
+
 def cmd_demo(args) -> int:
     from .demo import run_demo
 
@@ -273,6 +298,18 @@ def build_parser() -> argparse.ArgumentParser:
     store_options(p)
     model_options(p)
     p.set_defaults(func=cmd_query)
+
+    p = sub.add_parser("ask", help="answer a question from the store with verified citations, or say it cannot")
+    p.add_argument("text", help="the question")
+    p.add_argument("--json", action="store_true",
+                   help='print {"answered", "answer", "citations", "removed", "mode", "why"}')
+    p.add_argument("--no-llm", action="store_true", help="extractive answers only (no language model)")
+    p.add_argument("--dense", action="store_true", help="dense retrieval only (default: dense + BM25)")
+    p.add_argument("--rerank", action="store_true", help="rerank the retrieved pool with a cross-encoder")
+    p.add_argument("--reranker", default=DEFAULT_RERANKER, help="cross-encoder for --rerank")
+    store_options(p)
+    model_options(p)
+    p.set_defaults(func=cmd_ask)
 
     p = sub.add_parser("eval", help="retrieval metrics on a BEIR-format folder")
     p.add_argument("beir_dir")

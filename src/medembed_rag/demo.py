@@ -1,9 +1,11 @@
 """``medembed-rag demo``: index the packaged sample documents into an embedded Chroma store and answer a question.
 
-The samples are synthetic (a discharge summary, a drug leaflet, a guideline excerpt; no patient data).
-Answers come from a local language model (SmolLM2-135M-Instruct on OpenVINO; or any OpenAI-compatible
-server via MEDEMBED_RAG_LLM_URL) given the retrieved passages, with numbered citations; with no model
-available, the passages themselves are the answer, and the demo says so.
+The samples are synthetic (discharge advice, drug leaflets, guideline excerpts, monitoring schedules; no
+patient data). Answers go through :class:`~medembed_rag.answer.VerifiedAnswerer`: evidence sentences, an
+answer from a local language model (SmolLM2-135M-Instruct on OpenVINO; or any OpenAI-compatible server via
+MEDEMBED_RAG_LLM_URL) whose every number, interval and drug name is checked against the cited sentence, or
+the evidence sentences themselves; and "the documents do not answer this" when they do not. By default the
+demo asks one question the samples answer and one they do not.
 The embedding model is MedEmbed-base from the Hugging Face hub; where the hub cannot be reached and
 nothing is cached, the demo says so in one banner and uses the packaged general-purpose stand-in model
 (this fallback exists in the demo only; the library never swaps models silently).
@@ -17,10 +19,15 @@ from pathlib import Path
 from .encoder import MedEmbedEncoder
 from .errors import OfflineModelError
 from .registry import DEFAULT_MODEL
-from .store import Hit, MedEmbedChromaStore
+from .answer import VerifiedAnswerer
+from .store import MedEmbedChromaStore
 
 SAMPLES = Path(__file__).resolve().parent / "data" / "sample_docs"
-DEFAULT_QUESTION = "Why do patients on warfarin need regular blood tests?"
+# One the documents answer (with a number that must not be invented), one they do not.
+DEFAULT_QUESTIONS = (
+    "How often should INR be checked when starting warfarin?",
+    "What dose of amoxicillin should a child with an ear infection take?",
+)
 
 
 def load_demo_encoder(model: str | None = None) -> MedEmbedEncoder:
@@ -49,22 +56,13 @@ def load_demo_encoder(model: str | None = None) -> MedEmbedEncoder:
         return encoder
 
 
-def format_answer(question: str, hits: list[Hit], llm=None, history=()) -> str:
-    lines = [f"Q: {question}"]
-    if llm is None:
-        lines.append("Answer (retrieval only: no language model is available, so here are the passages):")
-        lines += [f"  [{i}] {h.text}" for i, h in enumerate(hits, start=1)]
-    else:
-        from .llm import answer_with_citations
-
-        reply = answer_with_citations(llm, question, [h.text for h in hits], history)
-        lines.append(f"Answer ({llm.name}):\n  {reply}")
-    lines.append("Sources:")
-    lines += [
-        f"  [{i}] {h.metadata.get('source')} > {h.metadata.get('section', '(top)')} (similarity {h.score:.2f})"
-        for i, h in enumerate(hits, start=1)
-    ]
-    return "\n".join(lines)
+def format_answer(question: str, answerer: VerifiedAnswerer) -> str:
+    """One question through the verified-answer path, as the demo prints it."""
+    result = answerer.ask(question)
+    state = "answered" if result.answered else "not answered by the documents"
+    how = {"generated": f"written by {getattr(answerer.llm, 'name', 'the language model')}, verified",
+           "extractive": "the evidence sentences themselves", "abstained": "abstained"}[result.mode]
+    return f"Q: {question}\n({state}; {how})\n{result.format()}"
 
 
 def run_demo(question: str | None = None, store: str = "medembed-demo-store", k: int = 3, use_llm: bool = True,
@@ -78,7 +76,7 @@ def run_demo(question: str | None = None, store: str = "medembed-demo-store", k:
         print("loading the answer model (converted to OpenVINO on the first run, cached afterwards)...", file=sys.stderr)
         llm = default_llm()
         if llm is None:
-            print("no language model available: answers are the retrieved passages only", file=sys.stderr)
+            print("no language model available: answers are the cited evidence sentences", file=sys.stderr)
         else:
             state = "converted now" if getattr(llm, "exports_run", 0) else "from the cache"
             print(f"answer model ready: {llm.name} ({state})", file=sys.stderr)
@@ -91,11 +89,11 @@ def run_demo(question: str | None = None, store: str = "medembed-demo-store", k:
         )
         state = "from the existing store, nothing re-embedded" if report.embedded == 0 else "newly indexed"
         print(f"{len(paths)} documents, {db.count()} chunks in {store} ({state})", file=sys.stderr)
-        first = question or DEFAULT_QUESTION
-        print(format_answer(first, db.query(first, k=k), llm))
+        answerer = VerifiedAnswerer(db, llm=llm, passages=max(k, 6))
+        for asked in [question] if question else DEFAULT_QUESTIONS:
+            print(format_answer(asked, answerer) + "\n")
         if question or not sys.stdin.isatty():
             return 0
-        history = [{"role": "user", "content": first}]
         while True:
             try:
                 asked = input("\nAsk a question (empty line to quit): ").strip()
@@ -103,5 +101,4 @@ def run_demo(question: str | None = None, store: str = "medembed-demo-store", k:
                 return 0
             if not asked:
                 return 0
-            print(format_answer(asked, db.query(asked, k=k), llm, history[-4:]))
-            history.append({"role": "user", "content": asked})
+            print(format_answer(asked, answerer))

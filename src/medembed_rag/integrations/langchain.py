@@ -258,3 +258,60 @@ class MedEmbedChatModel(_chat_model_base()):
         roles = {"human": "user", "ai": "assistant", "system": "system"}
         payload = [{"role": roles.get(m.type, "user"), "content": str(m.content)} for m in messages]
         return ChatResult(generations=[ChatGeneration(message=AIMessage(content=self._llm.chat(payload)))])
+
+
+def _runnable_base():
+    return require("langchain_core.runnables", "langchain", "MedEmbedVerifiedAnswer").Runnable
+
+
+def _langchain_chat(llm: Any):
+    """``chat(messages) -> str`` over a LangChain chat model, our LLM classes, or ``None``."""
+    if llm is None or hasattr(llm, "chat") or not hasattr(llm, "invoke"):
+        return llm
+    roles = {"user": "human", "assistant": "ai", "system": "system"}
+
+    def chat(messages: list[dict]) -> str:
+        reply = llm.invoke([(roles[m["role"]], m["content"]) for m in messages])
+        return str(getattr(reply, "content", reply))
+
+    return chat
+
+
+class MedEmbedVerifiedAnswer(_runnable_base()):
+    """Question + retrieved documents -> a verified, cited answer (or "the documents do not answer this").
+
+    A drop-in for ``create_stuff_documents_chain`` in ``create_retrieval_chain``: it reads ``input`` (or
+    ``question``) and ``context`` (or ``documents``), and returns a
+    :class:`~medembed_rag.answer.VerifiedAnswer` (``str()`` of it is the answer text; ``.answered``,
+    ``.citations``, ``.removed`` and ``.to_dict()`` carry the rest). Every number, interval and drug name the
+    model writes is checked against the sentence it cites; see :mod:`medembed_rag.answer`.
+
+    Args:
+        embeddings: A :class:`MedEmbedEmbeddings` whose encoder scores evidence sentences (or pass ``encoder``).
+        llm: A LangChain chat model, a medembed-rag LLM, or ``None`` for extractive answers.
+        **options: Passed to :class:`~medembed_rag.answer.VerifiedAnswerer` (``min_relevance``, ...).
+    """
+
+    def __init__(self, embeddings: Any = None, llm: Any = None, *, encoder: Any = None, **options: Any) -> None:
+        from ..answer import VerifiedAnswerer
+
+        if encoder is None:
+            encoder = embeddings.encoder if embeddings is not None else MedEmbedEncoder(DEFAULT_MODEL)
+        self.answerer = VerifiedAnswerer(encoder=encoder, llm=_langchain_chat(llm), hybrid=False, **options)
+
+    def invoke(self, input: Any, config: Any = None, **kwargs: Any):
+        from ..answer import Passage
+        from ..errors import InvalidInputTypeError
+
+        if not isinstance(input, dict):
+            raise InvalidInputTypeError(
+                f"MedEmbedVerifiedAnswer takes a dict with 'input' and 'context'; got {type(input).__name__}")
+        question = input.get("input", input.get("question"))
+        documents = input.get("context", input.get("documents")) or []
+        passages = [
+            Passage(str(d.metadata.get("chunk_id") or getattr(d, "id", None) or f"document-{i}"),
+                    d.metadata.get("doc_id"), d.page_content, float(d.metadata.get("score", 0.0) or 0.0),
+                    dict(d.metadata))
+            for i, d in enumerate(documents)
+        ]
+        return self.answerer.answer(question, passages)

@@ -13,11 +13,13 @@ from . import require
 require("llama_index.core", "llama-index", "medembed_rag.integrations.llama_index")
 
 from llama_index.core.base.base_retriever import BaseRetriever  # noqa: E402
+from llama_index.core.base.response.schema import Response  # noqa: E402
 from llama_index.core.base.embeddings.base import BaseEmbedding, Embedding  # noqa: E402
 from llama_index.core.bridge.pydantic import ConfigDict, Field, PrivateAttr  # noqa: E402
 from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_callback  # noqa: E402
 from llama_index.core.node_parser import NodeParser  # noqa: E402
 from llama_index.core.postprocessor.types import BaseNodePostprocessor  # noqa: E402
+from llama_index.core.query_engine import CustomQueryEngine  # noqa: E402
 from llama_index.core.schema import (  # noqa: E402
     BaseNode,
     MetadataMode,
@@ -28,6 +30,7 @@ from llama_index.core.schema import (  # noqa: E402
 )
 
 from ..encoder import MedEmbedEncoder  # noqa: E402
+from ..errors import InvalidInputError  # noqa: E402
 from ..registry import DEFAULT_MODEL, DEFAULT_RERANKER  # noqa: E402
 from ._encoder_options import adapter_encoder, adapter_init, reranker_init, reranker_of  # noqa: E402
 
@@ -328,3 +331,59 @@ class MedEmbedLocalLLM(_llama_index_llm_base()):
             yield response
 
         return gen()
+
+
+def _llama_index_chat(llm: Any):
+    """``chat(messages) -> str`` over a LlamaIndex LLM, our LLM classes, or ``None``."""
+    if llm is None or not isinstance(llm, _llama_index_llm_base()):
+        return llm
+
+    def chat(messages: list[dict]) -> str:
+        from llama_index.core.llms import ChatMessage
+
+        return str(llm.chat([ChatMessage(role=m["role"], content=m["content"]) for m in messages]).message.content)
+
+    return chat
+
+
+class MedEmbedVerifiedQueryEngine(CustomQueryEngine):
+    """A query engine whose answers are verified and cited, or say that the documents do not answer.
+
+    Wraps any LlamaIndex retriever; the answer's ``metadata`` holds ``answered``, ``citations``, ``removed``
+    (the shape of ``medembed-rag ask --json``), and ``source_nodes`` are the cited nodes. Every number,
+    interval and drug name the LLM writes is checked against the sentence it cites (:mod:`medembed_rag.answer`).
+
+        engine = MedEmbedVerifiedQueryEngine(retriever=index.as_retriever(similarity_top_k=6),
+                                             embed_model=embed_model, llm=llm)
+    """
+
+    retriever: BaseRetriever
+    embed_model: Any = None
+    """A :class:`MedEmbedEmbedding`; its encoder scores evidence sentences (or pass ``encoder``)."""
+    encoder: Any = None
+    llm: Any = None
+    """A LlamaIndex LLM, a medembed-rag LLM, or ``None`` for extractive answers."""
+    node_postprocessors: list = []
+    """Applied to the retrieved nodes first (e.g. :class:`MedEmbedRerank`)."""
+    answer_options: dict = {}
+    """Passed to :class:`~medembed_rag.answer.VerifiedAnswerer` (``min_relevance``, ``min_coverage``, ...)."""
+
+    def custom_query(self, query_str: str) -> Response:
+        from ..answer import Passage, VerifiedAnswerer
+
+        encoder = self.encoder or getattr(self.embed_model, "encoder", None)
+        if encoder is None:
+            raise InvalidInputError("MedEmbedVerifiedQueryEngine needs embed_model=MedEmbedEmbedding(...) or "
+                                    "encoder=... (it scores evidence sentences)")
+        answerer = VerifiedAnswerer(encoder=encoder, llm=_llama_index_chat(self.llm), hybrid=False,
+                                    **self.answer_options)
+        nodes = self.retriever.retrieve(query_str)
+        for postprocessor in self.node_postprocessors:
+            nodes = postprocessor.postprocess_nodes(nodes, query_str=query_str)
+        passages = [Passage(n.node.node_id, n.node.metadata.get("doc_id") or n.node.ref_doc_id, n.node.get_content(),
+                            float(n.score or 0.0), dict(n.node.metadata)) for n in nodes]
+        result = answerer.answer(query_str, passages)
+        by_id = {n.node.node_id: n for n in nodes}
+        cited = [NodeWithScore(node=by_id[c.chunk_id].node, score=c.score) for c in result.citations
+                 if c.chunk_id in by_id]
+        return Response(response=result.answer, source_nodes=cited, metadata=result.to_dict())

@@ -1,0 +1,442 @@
+"""Verified, cited answers: retrieve -> rerank -> evidence sentences -> answer -> verify, or say the documents
+do not answer.
+
+:class:`VerifiedAnswerer` is the one path used by ``medembed-rag ask``, the demo, and the LlamaIndex and
+LangChain faces (which hand it passages their own retrievers found).
+
+How a question is decided (the method; the two thresholds are fitted as described in the README):
+
+1. **Evidence.** The top passages are split into sentences; each is embedded (with its section heading) and
+   scored by cosine similarity to the question. Cosines mean different things for different models (bge-style
+   models rarely go below 0.5), so every score is expressed as a *z-score against a null distribution*: the
+   same encoder's similarities between unrelated medical questions and sentences (built-in text, measured
+   once per encoder). ``min_relevance`` is in those units and carries over between models.
+2. **Abstention.** The question is answered only if (a) the best evidence sentence reaches
+   ``min_relevance``; (b) the question's distinctive words, weighted by how rare they are among the retrieved
+   passages, are covered by the evidence's passages (``min_coverage``: "levothyroxine" missing from every
+   passage outweighs "dose" being everywhere); and (c) a question asking for a quantity ("how often", "what
+   dose", "how long", ...) has evidence that states one. Otherwise ``answered`` is false and the answer lists
+   the closest passages for the reader to check.
+3. **Answer.** A language model, if given, answers from the numbered evidence sentences. Every sentence it
+   writes is checked by :func:`medembed_rag.verify.check_sentence` against the evidence it cites; failures
+   are removed and reported, never shown. If nothing survives (or there is no model), or a quantity question
+   gets an answer without a quantity, the answer is extractive: the evidence sentences themselves, cited.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .errors import InvalidInputError
+from .inputs import validate_texts
+from .verify import check_sentence, content_words, extract_facts, split_sentences
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "DEFAULT_MIN_COVERAGE",
+    "DEFAULT_MIN_RELEVANCE",
+    "Citation",
+    "Passage",
+    "RemovedSentence",
+    "VerifiedAnswer",
+    "VerifiedAnswerer",
+    "asks_for_quantity",
+]
+
+# Fitted on the packaged questions and the shared sets (benchmarks/calibrate_abstention.py; README).
+DEFAULT_MIN_RELEVANCE = 4.25
+DEFAULT_MIN_COVERAGE = 0.4
+# Evidence sentences are ranked by z-score + LEXICAL_WEIGHT x their own coverage of the question's words:
+# small embedding models often rank a sentence on the right topic above the one holding the asked-for fact.
+LEXICAL_WEIGHT = 3.0
+# Evidence sentences cited: the best, and the next ones within this many z-units of it (up to max_evidence).
+EVIDENCE_WINDOW = 1.5
+
+_QUANTITY_QUESTION = re.compile(
+    r"\bhow (?:often|many|much|long|soon|frequently|high|low)\b|\bat what\b|\bwhat (?:age|time)\b"
+    r"|\b(?:below|above|under|over|up to) (?:what|which)\b|\bwhen should\b|\bwhen (?:is|are|do|does)\b.*\b(?:checked|removed|given|taken|repeated|stopped)\b"
+    r"|\b(?:dose|dosage|amount|level|range|target|interval|threshold|limit|maximum|minimum|frequency|schedule)\b",
+    re.I,
+)
+# Words of a question that say what kind of answer is wanted, not what it is about.
+_QUESTION_WORDS = frozenset("""
+often long many much soon frequently patient patients person people someone somebody recommended recommend
+usual usually normally should does happen happens take takes taking taken took need needs know tell explain mean means
+give given use used best good right kind type get gets getting make happen advice advised
+""".split())
+
+
+def asks_for_quantity(question: str) -> bool:
+    """Whether ``question`` asks for a number, dose, interval, level or time ("how often", "what dose", ...)."""
+    return bool(_QUANTITY_QUESTION.search(question))
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrieved chunk handed to the answerer (``Hit`` from the store has the same fields)."""
+
+    id: str
+    doc_id: str | None
+    text: str
+    score: float = 0.0
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Citation:
+    """What an ``[n]`` in the answer refers to: the cited sentence, its chunk and document, its relevance."""
+
+    n: int
+    doc_id: str | None
+    chunk_id: str
+    text: str
+    score: float
+    source: str | None = None
+    section: str | None = None
+
+
+@dataclass(frozen=True)
+class RemovedSentence:
+    """A generated sentence verification removed, and why."""
+
+    sentence: str
+    reasons: tuple[str, ...]
+
+
+@dataclass
+class VerifiedAnswer:
+    """The outcome of one question.
+
+    ``answered`` is false when the documents do not answer it; ``answer`` then says so and lists the closest
+    passages. ``citations`` are what the answer's ``[n]`` markers refer to. ``mode`` is ``generated`` (model
+    sentences that passed verification), ``extractive`` (evidence sentences) or ``abstained``.
+    """
+
+    question: str
+    answered: bool
+    answer: str
+    citations: list[Citation]
+    removed: list[RemovedSentence]
+    mode: str
+    why: str = ""
+
+    def __str__(self) -> str:
+        return self.answer
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON shape of ``medembed-rag ask --json``."""
+        return {
+            "answered": self.answered,
+            "answer": self.answer,
+            "citations": [
+                {"doc_id": c.doc_id, "chunk_id": c.chunk_id, "text": c.text, "score": round(c.score, 4),
+                 "source": c.source, "section": c.section}
+                for c in self.citations
+            ],
+            "removed": [{"sentence": r.sentence, "reasons": list(r.reasons)} for r in self.removed],
+            "mode": self.mode,
+            "why": self.why,
+        }
+
+    def format(self) -> str:
+        """The answer followed by its numbered sources, for a terminal."""
+        lines = [self.answer, "", "Sources:" if self.answered else "Closest passages:"]
+        for c in self.citations:
+            where = " > ".join(x for x in (c.source or c.doc_id, c.section) if x)
+            lines.append(f"  [{c.n}] {where} (relevance {c.score:.1f})")
+        if self.removed:
+            lines.append(f"Removed by verification ({len(self.removed)}):")
+            lines += [f"  - {r.sentence}  <- {'; '.join(r.reasons)}" for r in self.removed]
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class _Evidence:
+    text: str
+    passage: Passage
+    z: float
+
+
+_NULL_QUERIES = 8  # the first calibration sentences are questions, the rest statements on other topics
+
+
+class VerifiedAnswerer:
+    """Answers questions from a store (or from passages you retrieved) with verified citations.
+
+    Args:
+        store: A :class:`~medembed_rag.store.MedEmbedChromaStore` (needed by :meth:`ask` only).
+        encoder: Scores evidence sentences (default: the store's encoder).
+        llm: Anything with ``chat(messages) -> str`` (``LocalLLM``, ``OpenAICompatibleLLM``), or a callable
+            ``(messages) -> str``; ``None`` for extractive answers.
+        reranker: A :class:`~medembed_rag.rerank.MedEmbedReranker` to order the retrieved pool (optional).
+        hybrid: Retrieve with dense + BM25 fusion (default) instead of dense only.
+        passages: How many top passages evidence sentences are drawn from.
+        pool: How many chunks to retrieve (the reranker's pool; also the coverage statistics' sample).
+        max_evidence: At most this many evidence sentences are cited.
+        min_relevance: Abstain below this z-score of the best evidence sentence.
+        min_coverage: Abstain below this rarity-weighted share of the question's words found in the evidence.
+    """
+
+    def __init__(
+        self,
+        store: Any = None,
+        *,
+        encoder: Any = None,
+        llm: Any = None,
+        reranker: Any = None,
+        hybrid: bool = True,
+        passages: int = 6,
+        pool: int = 20,
+        max_evidence: int = 3,
+        min_relevance: float = DEFAULT_MIN_RELEVANCE,
+        min_coverage: float = DEFAULT_MIN_COVERAGE,
+    ) -> None:
+        if store is None and encoder is None:
+            raise InvalidInputError("VerifiedAnswerer needs a store or an encoder (to score evidence sentences)")
+        for name, value in (("passages", passages), ("pool", pool), ("max_evidence", max_evidence)):
+            if not isinstance(value, int) or value < 1:
+                raise InvalidInputError(f"{name} must be a positive integer; got {value!r}")
+        self.store = store
+        self.encoder = encoder if encoder is not None else store.encoder
+        self.llm = llm
+        self.reranker = reranker
+        self.hybrid = hybrid
+        self.passages = passages
+        self.pool = pool
+        self.max_evidence = max_evidence
+        self.min_relevance = float(min_relevance)
+        self.min_coverage = float(min_coverage)
+        self.lexical_weight = LEXICAL_WEIGHT
+        self._null: tuple[float, float] | None = None
+
+    # ------------------------------------------------------------------ retrieval
+    def retrieve(self, question: str) -> list[Passage]:
+        """The pool for ``question`` from the store, reranked when a reranker is set, best first."""
+        if self.store is None:
+            raise InvalidInputError("ask() needs a store; pass passages to answer() instead")
+        hits = self.store.hybrid().query(question, self.pool) if self.hybrid else self.store.query(question, self.pool)
+        passages = [Passage(h.id, h.doc_id, h.text, h.score, dict(h.metadata)) for h in hits]
+        if self.reranker is not None and passages:
+            ranked = self.reranker.rank(question, [p.text for p in passages])
+            passages = [Passage(passages[i].id, passages[i].doc_id, passages[i].text, s, passages[i].metadata)
+                        for i, s in ranked]
+        return passages
+
+    def ask(self, question: str) -> VerifiedAnswer:
+        """Retrieves from the store, then :meth:`answer`."""
+        validate_texts([question], what="question")
+        return self.answer(question, self.retrieve(question))
+
+    # ------------------------------------------------------------------ scoring
+    def _null_distribution(self) -> tuple[float, float]:
+        """Mean and spread of this encoder's question/sentence similarity for unrelated pairs."""
+        if self._null is None:
+            from .calibration import MEDICAL_SENTENCES
+
+            queries = self.encoder.encode_queries(list(MEDICAL_SENTENCES[:_NULL_QUERIES]))
+            docs = self.encoder.encode_documents(list(MEDICAL_SENTENCES[_NULL_QUERIES:]))
+            sims = (np.asarray(queries) @ np.asarray(docs).T).ravel()
+            self._null = (float(sims.mean()), max(float(sims.std()), 1e-3))
+        return self._null
+
+    def _evidence(self, question: str, passages: Sequence[Passage]) -> list[_Evidence]:
+        seen, items = set(), []
+        for passage in passages[: self.passages]:
+            section = passage.metadata.get("section") if passage.metadata else None
+            for sentence in split_sentences(passage.text):
+                key = " ".join(sentence.lower().split())
+                if key in seen or len(content_words(sentence)) < 2:
+                    continue
+                seen.add(key)
+                items.append((sentence, passage, f"{section}: {sentence}" if section else sentence))
+        if not items:
+            return []
+        q = np.asarray(self.encoder.encode_queries([question]))[0]
+        vectors = np.asarray(self.encoder.encode_documents([embed for _, _, embed in items]))
+        mean, spread = self._null_distribution()
+        pool = [p.text for p in passages]
+        scored = []
+        for (sentence, passage, embed), vector in zip(items, vectors):
+            z = (float(vector @ q) - mean) / spread
+            source = str((passage.metadata or {}).get("source") or "")
+            lexical = self.coverage(question, [embed, source], pool)
+            scored.append((z + self.lexical_weight * lexical, _Evidence(sentence, passage, z)))
+        return [e for _, e in sorted(scored, key=lambda pair: -pair[0])]
+
+    @staticmethod
+    def coverage(question: str, evidence_texts: Sequence[str], pool_texts: Sequence[str]) -> float:
+        """Rarity-weighted share of the question's distinctive words that occur in ``evidence_texts``.
+
+        A word's weight is its inverse document frequency among ``pool_texts`` (the retrieved passages), so
+        a word no passage contains weighs most; words are compared by their first five letters.
+        """
+        terms = {w[:5] for w in content_words(question) if w not in _QUESTION_WORDS}
+        terms |= set(re.findall(r"\b\d+(?:\.\d+)?\b", question))  # "aged 80 and over": the 80 matters
+        if not terms:
+            return 1.0
+        def words(text: str) -> set[str]:
+            return {w[:5] for w in content_words(text)} | set(re.findall(r"\b\d+(?:\.\d+)?\b", text))
+
+        pool_sets = [words(t) for t in pool_texts] or [set()]
+        evidence = set().union(*(words(t) for t in evidence_texts))
+        n = len(pool_sets)
+        weights = {t: math.log((n + 1) / (sum(t in s for s in pool_sets) + 0.5)) for t in terms}
+        total = sum(weights.values())
+        return sum(w for t, w in weights.items() if t in evidence) / total if total > 0 else 1.0
+
+    def features(self, question: str, passages: Sequence[Passage]) -> dict[str, Any]:
+        """The abstention features of ``question`` over ``passages`` (for calibration and diagnostics)."""
+        evidence = self._evidence(question, passages)
+        quantity = asks_for_quantity(question)
+        drugs = extract_facts(question).drugs
+        with_fact = [e for e in evidence if not quantity or _has_quantity(e.text)]
+        # a question naming a drug is answered only from passages that name it
+        usable = [e for e in with_fact if drugs <= _drugs_in(_context_of(e))]
+        missing_drugs = sorted(drugs - _drugs_in(_context_of(with_fact[0]))) if with_fact and not usable else []
+        best = usable[0] if usable else None
+        return {
+            "missing_drugs": missing_drugs,
+            "evidence": evidence,
+            "usable": usable,
+            "quantity": quantity,
+            "z": max(e.z for e in usable) if usable else float("-inf"),  # is there relevant evidence at all
+            "best_any_z": evidence[0].z if evidence else float("-inf"),
+            # the best-covered of the leading evidence sentences' passages
+            "coverage": max((self.coverage(question, _context_of(e), [p.text for p in passages])
+                             for e in usable[: self.max_evidence]), default=0.0),
+        }
+
+    # ------------------------------------------------------------------ answering
+    def answer(self, question: str, passages: Sequence[Passage]) -> VerifiedAnswer:
+        """Answers ``question`` from ``passages`` (best first), verified and cited, or abstains."""
+        validate_texts([question], what="question")
+        passages = [p if isinstance(p, Passage) else Passage(p.id, p.doc_id, p.text, p.score, dict(p.metadata))
+                    for p in passages]
+        f = self.features(question, passages)
+        usable: list[_Evidence] = f["usable"]
+        if not usable or f["z"] < self.min_relevance or f["coverage"] < self.min_coverage:
+            if missing_drugs := f["missing_drugs"]:
+                why = f"no passage found mentions {', '.join(missing_drugs)}, which the question asks about"
+            elif not usable:
+                why = ("no passage states a number or interval for this" if f["quantity"] and f["evidence"]
+                       else "no passage was found")
+            elif f["z"] < self.min_relevance:
+                why = f"the best evidence is not close enough to the question (relevance {f['z']:.1f} < {self.min_relevance})"
+            else:
+                why = f"the passages found do not mention what the question is about (coverage {f['coverage']:.2f})"
+            return self._abstain(question, f["evidence"], why)
+        chosen = [e for e in usable if e.z >= usable[0].z - EVIDENCE_WINDOW][: self.max_evidence]
+        citations = [_citation(i, e) for i, e in enumerate(chosen, start=1)]
+        removed: list[RemovedSentence] = []
+        if self.llm is not None:
+            reply = self._generate(question, chosen)
+            kept, removed = _verify_reply(reply, chosen)
+            # an answer that drops the number its evidence states (or the question asks for) is not used
+            needs_number = f["quantity"] or _has_quantity(chosen[0].text)
+            if kept and (not needs_number or any(_has_quantity(s) for s in kept)):
+                return _renumbered(question, " ".join(kept), citations, removed, "generated")
+            why = "verification left no sentence" if not kept else "the model's answer gave no number; showing the evidence"
+        else:
+            why = "no language model: the evidence sentences are the answer"
+        text = " ".join(f"{_sentence_end(c.text)} [{c.n}]" for c in citations)
+        return _renumbered(question, text, citations, removed, "extractive", why)
+
+    def _generate(self, question: str, evidence: Sequence[_Evidence]) -> str:
+        numbered = "\n".join(f"[{i}] {e.text}" for i, e in enumerate(evidence, start=1))
+        messages = [
+            {"role": "system", "content": (
+                "You answer medical questions in one or two short sentences, using only the numbered evidence. "
+                "Copy numbers, units, doses and drug names exactly as written. End each sentence with the number "
+                "of the evidence it comes from, like [1].")},
+            {"role": "user", "content": f"Evidence:\n{numbered}\n\nQuestion: {question}"},
+        ]
+        chat: Callable[[list[dict]], str] = self.llm.chat if hasattr(self.llm, "chat") else self.llm
+        return str(chat(messages))
+
+    def _abstain(self, question: str, evidence: Sequence[_Evidence], why: str) -> VerifiedAnswer:
+        closest, seen = [], set()
+        for e in evidence:  # one sentence per passage, best first
+            if e.passage.id not in seen:
+                seen.add(e.passage.id)
+                closest.append(_citation(len(closest) + 1, e))
+            if len(closest) == 3:
+                break
+        text = "The documents do not answer this question."
+        if closest:
+            text += " The closest passages, for you to check: " + " ".join(
+                f"[{c.n}] \"{_sentence_end(c.text)}\"" for c in closest)
+        return VerifiedAnswer(question, False, text, closest, [], "abstained", why)
+
+
+def _has_quantity(text: str) -> bool:
+    facts = extract_facts(text)
+    return bool(facts.numbers or facts.frequencies)
+
+
+def _drugs_in(texts: Sequence[str]) -> set[str]:
+    return set(extract_facts(" ".join(texts)).drugs)
+
+
+def _context_of(evidence: _Evidence) -> list[str]:
+    meta = evidence.passage.metadata or {}
+    return [evidence.passage.text, str(meta.get("section") or ""), str(meta.get("source") or "")]
+
+
+def _citation(n: int, e: _Evidence) -> Citation:
+    meta = e.passage.metadata or {}
+    return Citation(n, e.passage.doc_id, e.passage.id, e.text, e.z, meta.get("source"), meta.get("section"))
+
+
+def _sentence_end(text: str) -> str:
+    return text if text.rstrip().endswith((".", "!", "?")) else text.rstrip() + "."
+
+
+_MARKER = re.compile(r"\[(\d+)\]")
+
+
+def _verify_reply(reply: str, evidence: Sequence[_Evidence]) -> tuple[list[str], list[RemovedSentence]]:
+    """Generated sentences that pass :func:`check_sentence` against what they cite (with markers), and the rest."""
+    kept, removed = [], []
+    for sentence in split_sentences(reply.replace("\n", " ")):
+        cited = sorted({int(m) for m in _MARKER.findall(sentence)})
+        bare = re.sub(r"\s+([.!?;,])", r"\1", _MARKER.sub("", sentence)).strip()
+        if not content_words(bare) and not extract_facts(bare).numbers:
+            continue  # a lone marker or "Answer:" fragment
+        invalid = [n for n in cited if not 1 <= n <= len(evidence)]
+        if invalid:
+            removed.append(RemovedSentence(sentence, (f"cites [{invalid[0]}], which does not exist",)))
+            continue
+        if not cited:  # uncited: accept only if one evidence sentence supports it fully, and cite that
+            supporting = [i for i, e in enumerate(evidence, start=1) if not check_sentence(bare, [e.text])]
+            if not supporting:
+                removed.append(RemovedSentence(sentence, ("cites nothing, and no evidence sentence supports it",)))
+                continue
+            cited = supporting[:1]
+        reasons = check_sentence(bare, [evidence[n - 1].text for n in cited])
+        if reasons:
+            removed.append(RemovedSentence(sentence, tuple(reasons)))
+        else:
+            kept.append(f"{_sentence_end(bare)} " + "".join(f"[{n}]" for n in cited))
+    return kept, removed
+
+
+def _renumbered(question: str, text: str, citations: list[Citation], removed: list[RemovedSentence], mode: str,
+                why: str = "") -> VerifiedAnswer:
+    """Keeps only the cited citations, numbered 1.. in order of first use."""
+    order: list[int] = []
+    for m in _MARKER.findall(text):
+        if int(m) not in order:
+            order.append(int(m))
+    mapping = {old: new for new, old in enumerate(order, start=1)}
+    text = _MARKER.sub(lambda m: f"[{mapping[int(m.group(1))]}]", text)
+    by_n = {c.n: c for c in citations}
+    kept = [Citation(mapping[n], *list(asdict(by_n[n]).values())[1:]) for n in order]
+    return VerifiedAnswer(question, True, text, kept, removed, mode, why)
