@@ -11,11 +11,12 @@ How a question is decided (the method; the two thresholds are fitted as describe
    models rarely go below 0.5), so every score is expressed as a *z-score against a null distribution*: the
    same encoder's similarities between unrelated medical questions and sentences (built-in text, measured
    once per encoder). ``min_relevance`` is in those units and carries over between models.
-2. **Abstention.** The question is answered only if (a) the best evidence sentence reaches
-   ``min_relevance``; (b) the question's distinctive words, weighted by how rare they are among the retrieved
+2. **Abstention.** The question is answered only if (a) the most similar usable evidence sentence
+   reaches ``min_relevance``; (b) the question's distinctive words, weighted by how rare they are among the retrieved
    passages, are covered by the evidence's passages (``min_coverage``: "levothyroxine" missing from every
    passage outweighs "dose" being everywhere); and (c) a question asking for a quantity ("how often", "what
-   dose", "how long", ...) has evidence that states one. Otherwise ``answered`` is false and the answer lists
+   dose", "how long", ...) has evidence that states one, and one naming a drug has evidence from a passage
+   naming it. Otherwise ``answered`` is false and the answer lists
    the closest passages for the reader to check.
 3. **Answer.** A language model, if given, answers from the numbered evidence sentences. Every sentence it
    writes is checked by :func:`medembed_rag.verify.check_sentence` against the evidence it cites; failures
@@ -25,7 +26,6 @@ How a question is decided (the method; the two thresholds are fitted as describe
 
 from __future__ import annotations
 
-import logging
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -37,8 +37,6 @@ import numpy as np
 from .errors import InvalidInputError
 from .inputs import validate_texts
 from .verify import check_sentence, content_words, extract_facts, split_sentences
-
-logger = logging.getLogger(__name__)
 
 __all__ = [
     "DEFAULT_MIN_COVERAGE",
@@ -301,7 +299,6 @@ class VerifiedAnswerer:
         # a question naming a drug is answered only from passages that name it
         usable = [e for e in with_fact if drugs <= _drugs_in(_context_of(e))]
         missing_drugs = sorted(drugs - _drugs_in(_context_of(with_fact[0]))) if with_fact and not usable else []
-        best = usable[0] if usable else None
         return {
             "missing_drugs": missing_drugs,
             "evidence": evidence,
