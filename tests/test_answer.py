@@ -193,6 +193,7 @@ def test_llama_index_query_engine_verifies_answers(sample_store):
     assert response.source_nodes and response.source_nodes[0].node.metadata["doc_id"] == "monitoring_lithium"
     no = engine.query(UNANSWERABLE[1])
     assert not no.metadata["answered"] and no.response.startswith("The documents do not answer")
+    assert engine._get_answerer() is engine._get_answerer()  # one answerer (and similarity scale) per engine
 
 
 def test_passages_from_elsewhere_are_accepted(encoder):

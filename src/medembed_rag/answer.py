@@ -29,14 +29,14 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
 from .errors import InvalidInputError
 from .inputs import validate_texts
-from .verify import check_sentence, content_words, extract_facts, split_sentences
+from .verify import check_sentence, content_words, extract_facts, split_sentences, word_keys
 
 __all__ = [
     "DEFAULT_MIN_COVERAGE",
@@ -47,6 +47,8 @@ __all__ = [
     "VerifiedAnswer",
     "VerifiedAnswerer",
     "asks_for_quantity",
+    "coverage",
+    "term_weights",
 ]
 
 # Fitted on the packaged questions and the shared sets (benchmarks/calibrate_abstention.py; README).
@@ -212,7 +214,6 @@ class VerifiedAnswerer:
         self.max_evidence = max_evidence
         self.min_relevance = float(min_relevance)
         self.min_coverage = float(min_coverage)
-        self.lexical_weight = LEXICAL_WEIGHT
         self._null: tuple[float, float] | None = None
 
     # ------------------------------------------------------------------ retrieval
@@ -221,11 +222,10 @@ class VerifiedAnswerer:
         if self.store is None:
             raise InvalidInputError("ask() needs a store; pass passages to answer() instead")
         hits = self.store.hybrid().query(question, self.pool) if self.hybrid else self.store.query(question, self.pool)
-        passages = [Passage(h.id, h.doc_id, h.text, h.score, dict(h.metadata)) for h in hits]
+        passages = [_as_passage(h) for h in hits]
         if self.reranker is not None and passages:
             ranked = self.reranker.rank(question, [p.text for p in passages])
-            passages = [Passage(passages[i].id, passages[i].doc_id, passages[i].text, s, passages[i].metadata)
-                        for i, s in ranked]
+            passages = [replace(passages[i], score=score) for i, score in ranked]
         return passages
 
     def ask(self, question: str) -> VerifiedAnswer:
@@ -260,41 +260,20 @@ class VerifiedAnswerer:
         q = np.asarray(self.encoder.encode_queries([question]))[0]
         vectors = np.asarray(self.encoder.encode_documents([embed for _, _, embed in items]))
         mean, spread = self._null_distribution()
-        pool = [p.text for p in passages]
+        weights = term_weights(question, [p.text for p in passages])
         scored = []
         for (sentence, passage, embed), vector in zip(items, vectors):
             z = (float(vector @ q) - mean) / spread
-            source = str((passage.metadata or {}).get("source") or "")
-            lexical = self.coverage(question, [embed, source], pool)
-            scored.append((z + self.lexical_weight * lexical, _Evidence(sentence, passage, z)))
+            lexical = coverage(weights, [embed, str((passage.metadata or {}).get("source") or "")])
+            scored.append((z + LEXICAL_WEIGHT * lexical, _Evidence(sentence, passage, z)))
         return [e for _, e in sorted(scored, key=lambda pair: -pair[0])]
-
-    @staticmethod
-    def coverage(question: str, evidence_texts: Sequence[str], pool_texts: Sequence[str]) -> float:
-        """Rarity-weighted share of the question's distinctive words that occur in ``evidence_texts``.
-
-        A word's weight is its inverse document frequency among ``pool_texts`` (the retrieved passages), so
-        a word no passage contains weighs most; words are compared by their first five letters.
-        """
-        terms = {w[:5] for w in content_words(question) if w not in _QUESTION_WORDS}
-        terms |= set(re.findall(r"\b\d+(?:\.\d+)?\b", question))  # "aged 80 and over": the 80 matters
-        if not terms:
-            return 1.0
-        def words(text: str) -> set[str]:
-            return {w[:5] for w in content_words(text)} | set(re.findall(r"\b\d+(?:\.\d+)?\b", text))
-
-        pool_sets = [words(t) for t in pool_texts] or [set()]
-        evidence = set().union(*(words(t) for t in evidence_texts))
-        n = len(pool_sets)
-        weights = {t: math.log((n + 1) / (sum(t in s for s in pool_sets) + 0.5)) for t in terms}
-        total = sum(weights.values())
-        return sum(w for t, w in weights.items() if t in evidence) / total if total > 0 else 1.0
 
     def features(self, question: str, passages: Sequence[Passage]) -> dict[str, Any]:
         """The abstention features of ``question`` over ``passages`` (for calibration and diagnostics)."""
         evidence = self._evidence(question, passages)
         quantity = asks_for_quantity(question)
         drugs = extract_facts(question).drugs
+        weights = term_weights(question, [p.text for p in passages])
         with_fact = [e for e in evidence if not quantity or _has_quantity(e.text)]
         # a question naming a drug is answered only from passages that name it
         usable = [e for e in with_fact if drugs <= _drugs_in(_context_of(e))]
@@ -305,18 +284,15 @@ class VerifiedAnswerer:
             "usable": usable,
             "quantity": quantity,
             "z": max(e.z for e in usable) if usable else float("-inf"),  # is there relevant evidence at all
-            "best_any_z": evidence[0].z if evidence else float("-inf"),
             # the best-covered of the leading evidence sentences' passages
-            "coverage": max((self.coverage(question, _context_of(e), [p.text for p in passages])
-                             for e in usable[: self.max_evidence]), default=0.0),
+            "coverage": max((coverage(weights, _context_of(e)) for e in usable[: self.max_evidence]), default=0.0),
         }
 
     # ------------------------------------------------------------------ answering
     def answer(self, question: str, passages: Sequence[Passage]) -> VerifiedAnswer:
         """Answers ``question`` from ``passages`` (best first), verified and cited, or abstains."""
         validate_texts([question], what="question")
-        passages = [p if isinstance(p, Passage) else Passage(p.id, p.doc_id, p.text, p.score, dict(p.metadata))
-                    for p in passages]
+        passages = [_as_passage(p) for p in passages]
         f = self.features(question, passages)
         usable: list[_Evidence] = f["usable"]
         if not usable or f["z"] < self.min_relevance or f["coverage"] < self.min_coverage:
@@ -373,6 +349,39 @@ class VerifiedAnswerer:
         return VerifiedAnswer(question, False, text, closest, [], "abstained", why)
 
 
+def _as_passage(hit: Any) -> Passage:
+    """A :class:`Passage` from a store ``Hit`` (or anything with the same fields)."""
+    if isinstance(hit, Passage):
+        return hit
+    return Passage(hit.id, hit.doc_id, hit.text, hit.score, dict(hit.metadata or {}))
+
+
+_NUMBER = re.compile(r"\b\d+(?:\.\d+)?\b")
+
+
+def _terms(text: str) -> set[str]:
+    return word_keys(text) | set(_NUMBER.findall(text))
+
+
+def term_weights(question: str, pool_texts: Sequence[str]) -> dict[str, float]:
+    """The question's distinctive words (five-letter keys, and its numbers: "aged 80 and over") weighted by
+    their inverse document frequency among ``pool_texts`` (the retrieved passages): a word no passage
+    contains weighs most."""
+    terms = {w[:5] for w in content_words(question) if w not in _QUESTION_WORDS} | set(_NUMBER.findall(question))
+    pool = [_terms(t) for t in pool_texts]
+    n = len(pool)
+    return {t: math.log((n + 1) / (sum(t in s for s in pool) + 0.5)) for t in terms}
+
+
+def coverage(weights: Mapping[str, float], evidence_texts: Sequence[str]) -> float:
+    """Share of the question's weighted words (:func:`term_weights`) found in ``evidence_texts``."""
+    total = sum(weights.values())
+    if total <= 0:
+        return 1.0
+    found = set().union(*(_terms(t) for t in evidence_texts))
+    return sum(w for t, w in weights.items() if t in found) / total
+
+
 def _has_quantity(text: str) -> bool:
     facts = extract_facts(text)
     return bool(facts.numbers or facts.frequencies)
@@ -411,13 +420,11 @@ def _verify_reply(reply: str, evidence: Sequence[_Evidence]) -> tuple[list[str],
         if invalid:
             removed.append(RemovedSentence(sentence, (f"cites [{invalid[0]}], which does not exist",)))
             continue
-        if not cited:  # uncited: accept only if one evidence sentence supports it fully, and cite that
-            supporting = [i for i, e in enumerate(evidence, start=1) if not check_sentence(bare, [e.text])]
-            if not supporting:
-                removed.append(RemovedSentence(sentence, ("cites nothing, and no evidence sentence supports it",)))
-                continue
-            cited = supporting[:1]
-        reasons = check_sentence(bare, [evidence[n - 1].text for n in cited])
+        if cited:
+            reasons = check_sentence(bare, [evidence[n - 1].text for n in cited])
+        else:  # uncited: kept only if one evidence sentence supports it fully, and cited to that one
+            cited = [next((i for i, e in enumerate(evidence, start=1) if not check_sentence(bare, [e.text])), 0)]
+            reasons = [] if cited[0] else ["cites nothing, and no evidence sentence supports it"]
         if reasons:
             removed.append(RemovedSentence(sentence, tuple(reasons)))
         else:
@@ -435,5 +442,5 @@ def _renumbered(question: str, text: str, citations: list[Citation], removed: li
     mapping = {old: new for new, old in enumerate(order, start=1)}
     text = _MARKER.sub(lambda m: f"[{mapping[int(m.group(1))]}]", text)
     by_n = {c.n: c for c in citations}
-    kept = [Citation(mapping[n], *list(asdict(by_n[n]).values())[1:]) for n in order]
+    kept = [replace(by_n[n], n=mapping[n]) for n in order]
     return VerifiedAnswer(question, True, text, kept, removed, mode, why)

@@ -14,7 +14,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-__all__ = ["Facts", "check_sentence", "content_words", "extract_facts", "split_sentences"]
+__all__ = ["Facts", "check_sentence", "content_words", "extract_facts", "split_sentences", "word_keys"]
 
 _NUMBER_WORDS = {
     "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
@@ -192,13 +192,14 @@ def extract_facts(text: str) -> Facts:
                  bool(_NEGATIONS.search(_LIMITS.sub(" ", norm))))
 
 
-def _stem(word: str) -> str:
-    return word[:5]
-
-
 def content_words(text: str) -> list[str]:
     """Lower-cased words of three letters or more that carry meaning (no stop words, no numbers)."""
     return [w for w in re.findall(r"[a-z][a-z'-]{2,}", _normalise(text)) if w not in _STOPWORDS]
+
+
+def word_keys(text: str) -> set[str]:
+    """The first five letters of each meaningful word, so "checked"/"checks" and "weighs"/"weigh" match."""
+    return {w[:5] for w in content_words(text)}
 
 
 def check_sentence(sentence: str, passages: Sequence[str], *, min_overlap: float = 0.5) -> list[str]:
@@ -231,8 +232,8 @@ def check_sentence(sentence: str, passages: Sequence[str], *, min_overlap: float
         reasons.append("it negates something the cited passage states without negation")
     words = content_words(sentence)
     if words:  # supported numbers count as matching words: "between 2 and 3" paraphrases "2.0 to 3.0"
-        stems = {_stem(w) for w in content_words(joined)}
-        matched = sum(_stem(w) in stems for w in words) + len(facts.numbers & source.numbers)
+        keys = word_keys(joined)
+        matched = sum(w[:5] in keys for w in words) + len(facts.numbers & source.numbers)
         share = matched / (len(words) + len(facts.numbers))
         if share < min_overlap:
             reasons.append(f"only {share:.0%} of its words are in the cited passage")

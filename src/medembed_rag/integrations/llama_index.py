@@ -368,15 +368,25 @@ class MedEmbedVerifiedQueryEngine(CustomQueryEngine):
     answer_options: dict = {}
     """Passed to :class:`~medembed_rag.answer.VerifiedAnswerer` (``min_relevance``, ``min_coverage``, ...)."""
 
-    def custom_query(self, query_str: str) -> Response:
-        from ..answer import Passage, VerifiedAnswerer
+    _answerer: Any = PrivateAttr(default=None)
 
-        encoder = self.encoder or getattr(self.embed_model, "encoder", None)
-        if encoder is None:
-            raise InvalidInputError("MedEmbedVerifiedQueryEngine needs embed_model=MedEmbedEmbedding(...) or "
-                                    "encoder=... (it scores evidence sentences)")
-        answerer = VerifiedAnswerer(encoder=encoder, llm=_llama_index_chat(self.llm), hybrid=False,
-                                    **self.answer_options)
+    def _get_answerer(self):
+        """Built once per engine (it measures the encoder's similarity scale on first use)."""
+        if self._answerer is None:
+            from ..answer import VerifiedAnswerer
+
+            encoder = self.encoder or getattr(self.embed_model, "encoder", None)
+            if encoder is None:
+                raise InvalidInputError("MedEmbedVerifiedQueryEngine needs embed_model=MedEmbedEmbedding(...) or "
+                                        "encoder=... (it scores evidence sentences)")
+            self._answerer = VerifiedAnswerer(encoder=encoder, llm=_llama_index_chat(self.llm), hybrid=False,
+                                              **self.answer_options)
+        return self._answerer
+
+    def custom_query(self, query_str: str) -> Response:
+        from ..answer import Passage
+
+        answerer = self._get_answerer()
         nodes = self.retriever.retrieve(query_str)
         for postprocessor in self.node_postprocessors:
             nodes = postprocessor.postprocess_nodes(nodes, query_str=query_str)
