@@ -1,6 +1,7 @@
 """Patient-data safety: erasure reaches the bytes on disk; logs never carry document or query words."""
 
 import logging
+import re
 
 import pytest
 
@@ -16,6 +17,9 @@ SECRET = (
 OTHERS = ["Metformin is taken with meals.", "Warfarin needs INR tests."]
 
 
+HEX = re.compile(r"[0-9a-f]{3}")
+
+
 def _files_with(folder, needle: bytes):
     return [p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file() and needle in p.read_bytes()]
 
@@ -26,7 +30,8 @@ def _trigrams(text: str) -> set[str]:
 
 
 def _folder_bytes(folder) -> bytes:
-    return b"\n".join(p.read_bytes().lower() for p in sorted(folder.rglob("*")) if p.is_file())
+    """The bytes of every file but HNSW's binary vector files (random float bytes match short trigrams by chance)."""
+    return b"\n".join(p.read_bytes().lower() for p in sorted(folder.rglob("*")) if p.is_file() and p.suffix != ".bin")
 
 
 def _fill(folder, encoder, docs, ids):
@@ -46,7 +51,8 @@ def test_purge_leaves_no_trigram_of_the_erased_text(tmp_path, encoder):
     control = tmp_path / "control"
     _fill(control, encoder, OTHERS, ["m", "w"])
     background = _folder_bytes(control)
-    checked = {t for t in _trigrams(SECRET) - set().union(*map(_trigrams, OTHERS)) if t.encode() not in background}
+    checked = {t for t in _trigrams(SECRET) - set().union(*map(_trigrams, OTHERS))
+               if t.encode() not in background and not HEX.fullmatch(t)}  # random UUIDs hold hex trigrams
     assert len(checked) > 60
 
     folder = tmp_path / "store"

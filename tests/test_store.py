@@ -61,7 +61,7 @@ def test_stock_llama_index_and_langchain_find_the_right_passage(store):
     retriever = store.as_langchain().as_retriever(search_kwargs={"k": 1})
     li_retriever = engine_index.as_retriever(similarity_top_k=1)
     for question, target in QUERIES:
-        assert retriever.invoke(question)[0].metadata["doc_id"] == IDS[target]
+        assert retriever.invoke(question)[0].id == IDS[target]
         assert li_retriever.retrieve(question)[0].node.metadata["doc_id"] == IDS[target]
     from llama_index.core.llms.mock import MockLLM
 

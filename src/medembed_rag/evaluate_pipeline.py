@@ -15,7 +15,9 @@ import numpy as np
 from .chunking import MedicalChunker, aggregate_to_documents
 from .encoder import MedEmbedEncoder
 from .evaluation import BeirDataset, document_text, evaluate, load_beir
-from .hybrid import DEFAULT_WEIGHT, bm25_tokenize, fuse
+from .hybrid import DEFAULT_WEIGHT, fuse
+from .lexical import LexicalIndex
+from .records import searchable_text
 
 _UNIT_CANDIDATES = 1000
 
@@ -38,23 +40,30 @@ class EvalIndex:
         doc_ids = list(self.data.corpus)
         chunker = MedicalChunker(self.encoder) if self.chunk else None
         tok = self.encoder.tokenizer if self.chunk else None
+        self.searchable: list[str] = []  # what the store's lexical index would hold for each unit
         for d in doc_ids:
             title, text = self.data.corpus[d]
             if chunker is None:
                 self.units.append(document_text(title, text))
+                self.searchable.append(self.units[-1])
                 self.owners.append(d)
                 continue
             head = f"{title}\n" if title else ""
             reserved = len(tok.encode(head, add_special_tokens=False).ids) if head else 0
-            pieces = [c.embed_text for c in chunker.split(text, reserved_tokens=reserved)] if text.strip() else []
-            for piece in pieces or [title or d]:
-                self.units.append(head + piece if pieces else piece)
+            chunks = chunker.split(text, reserved_tokens=reserved) if text.strip() else []
+            for chunk in chunks:
+                self.units.append(head + chunk.embed_text)
+                self.searchable.append(searchable_text(chunk.text, {"title": title, "heading": chunk.context}))
+                self.owners.append(d)
+            if not chunks:
+                self.units.append(title or d)
+                self.searchable.append(self.units[-1])
                 self.owners.append(d)
         started = time.perf_counter()
         self.vectors = self.encoder.encode_documents(self.units)
         self.docs_per_s = len(doc_ids) / (time.perf_counter() - started)
         self.query_vectors = self.encoder.encode_queries([self.data.queries[q] for q in self.qids])
-        self._bm25 = None
+        self._lexical_index: LexicalIndex | None = None
 
     def _dense(self, i: int) -> list[tuple[str, float]]:
         scores = self.vectors @ self.query_vectors[i]
@@ -64,16 +73,15 @@ class EvalIndex:
         return [(str(j), float(scores[j])) for j in top]
 
     def _lexical(self, i: int) -> list[tuple[str, float]]:
-        import bm25s
+        """The store's lexical index (same engine, same indexed text), built once in a temporary file."""
+        if self._lexical_index is None:
+            import tempfile
+            from pathlib import Path
 
-        if self._bm25 is None:
-            self._bm25 = bm25s.BM25()
-            self._bm25.index(bm25_tokenize(self.units), show_progress=False)
-        tokens = bm25_tokenize([self.data.queries[self.qids[i]]])
-        if not tokens.vocab:
-            return []
-        docs, scores = self._bm25.retrieve(tokens, k=min(_UNIT_CANDIDATES, len(self.units)), show_progress=False)
-        return [(str(int(j)), float(s)) for j, s in zip(docs[0], scores[0]) if s > 0]
+            self._lexical_folder = tempfile.TemporaryDirectory(prefix="medembed-eval-")
+            self._lexical_index = LexicalIndex(Path(self._lexical_folder.name) / "eval.sqlite3", owner="eval")
+            self._lexical_index.apply(upserts=[(str(j), t) for j, t in enumerate(self.searchable)])
+        return self._lexical_index.search(self.data.queries[self.qids[i]], min(_UNIT_CANDIDATES, len(self.units)))
 
     def run(
         self,

@@ -10,8 +10,9 @@ from pathlib import PurePath
 from typing import Any
 
 from .errors import InvalidInputError, InvalidInputTypeError
+from .records import RECORD_KEYS
 
-RESERVED_KEYS = frozenset({"doc_id", "chunk_index", "section", "start", "end", "medembed_doc_hash"})
+RESERVED_KEYS = frozenset(RECORD_KEYS)
 _SCALARS = (str, bool, int, float)
 
 

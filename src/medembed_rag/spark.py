@@ -34,7 +34,9 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
     raise MissingDependencyError("Spark support needs pyspark: pip install 'medembed-rag[spark]'") from exc
 
 _ENCODERS: dict[tuple, Any] = {}  # one encoder per executor Python worker and configuration
-CHUNK_COLUMNS = ("chunk_index", "start", "end", "section")
+# The store's record keys (medembed_rag.records), one column each, in chunked output.
+CHUNK_COLUMNS = ("chunk_index", "chunk_count", "start", "end", "section", "heading", "medembed_doc_hash")
+FINGERPRINT_KEY = "medembed_fingerprint"  # the embedding column's metadata: the encoder fingerprint
 
 
 def _encoder(options: dict):
@@ -55,9 +57,12 @@ class MedEmbedSentenceEmbeddings(Transformer, HasInputCol, HasOutputCol, Default
     """MedEmbed vectors for a text column, as a ``pyspark.ml`` pipeline stage.
 
     Output: the input's columns plus ``chunk_id`` (when the id column exists: the store's ids) and
-    ``outputCol``. With ``chunk=True`` each document becomes one row per chunk, with ``chunk_index``,
-    ``start``, ``end``, ``section``, and ``inputCol`` holding the chunk's text (``start``/``end`` locate it in
-    the document); the id column is then required.
+    ``outputCol``, whose column metadata carries the encoder's fingerprint (``medembed_fingerprint``; it
+    survives ``select``, ``filter`` and Parquet, and :func:`write_to_chroma` checks it against the collection).
+    With ``chunk=True`` each document becomes one row per chunk, in the store's record schema:
+    ``chunk_index``, ``chunk_count``, ``start``, ``end``, ``section``, ``heading`` (the section heading embedded
+    with a later chunk of a long section), ``medembed_doc_hash``, and ``inputCol`` holding the chunk's text
+    (``start``/``end`` locate it in the document); the id column is then required.
 
     Params (each with a ``set<Name>`` setter): ``inputCol`` (default ``text``), ``outputCol`` (``embedding``),
     ``idCol`` (``id``), ``model`` (hub id or a folder every executor can read; default MedEmbed-base),
@@ -209,8 +214,8 @@ class MedEmbedSentenceEmbeddings(Transformer, HasInputCol, HasOutputCol, Default
         if id_col is not None:
             fields.append(StructField("chunk_id", StringType(), False))
         if chunk:
-            fields += [StructField("chunk_index", IntegerType(), False), StructField("start", IntegerType(), False),
-                       StructField("end", IntegerType(), False), StructField("section", StringType(), True)]
+            fields += [StructField(name, IntegerType() if name in _INT_COLUMNS else StringType(), name not in _INT_COLUMNS)
+                       for name in CHUNK_COLUMNS]
         fields.append(StructField(out_col, ArrayType(FloatType()), False))
 
         def embed_partition(frames: Iterator) -> Iterator:
@@ -221,14 +226,26 @@ class MedEmbedSentenceEmbeddings(Transformer, HasInputCol, HasOutputCol, Default
             from pyspark.ml.functions import array_to_vector
 
             out = out.withColumn(out_col, array_to_vector(out_col))
-        return out
+        fingerprint = _driver_fingerprint(options)
+        return out.withColumn(out_col, out[out_col].alias(out_col, metadata={FINGERPRINT_KEY: fingerprint}))
+
+
+_INT_COLUMNS = ("chunk_index", "chunk_count", "start", "end")
+
+
+def _driver_fingerprint(options: dict) -> dict:
+    """The fingerprint of the executors' encoder, computed on the driver (reads the model's config only)."""
+    from .encoder import MedEmbedEncoder
+
+    settings = {k: v for k, v in options.items() if k not in ("batch_size", "num_threads")}
+    return MedEmbedEncoder(**settings, show_progress=False).fingerprint
 
 
 def _embed_frames(frames, options, text_col, id_col, out_col, chunk, chunk_tokens):
     """Executor side: embeds each pandas frame, keeping its other columns (one row per chunk when chunking)."""
     import pandas as pd
 
-    from .store import _chunk_id, chunk_ids
+    from .records import chunk_id, document_records
 
     encoder = _encoder(options)
     chunker = None
@@ -244,17 +261,16 @@ def _embed_frames(frames, options, text_col, id_col, out_col, chunk, chunk_token
         if chunker is None:
             texts = list(frame[text_col])
             if id_col is not None:
-                frame["chunk_id"] = [_chunk_id(str(d), t, 0) for d, t in zip(frame[id_col], texts)]
+                frame["chunk_id"] = [chunk_id(str(d), t) for d, t in zip(frame[id_col], texts)]
             frame[out_col] = list(encoder.encode_documents(texts).astype(np.float32))
             yield frame
             continue
         rows, embed = [], []
         for position, (doc_id, text) in enumerate(zip(frame[id_col].astype(str), frame[text_col])):
-            chunks = chunker.split(text)
-            for c, chunk_id in zip(chunks, chunk_ids(doc_id, chunks)):  # ids and vectors as the store makes them
-                rows.append({"_row": position, "chunk_id": chunk_id, "chunk_index": c.index, "start": c.start,
-                             "end": c.end, "section": c.section, text_col: c.text})
-                embed.append(c.embed_text)
+            for record in document_records(doc_id, text, chunker.split(text), {}):  # the store's records
+                rows.append({"_row": position, "chunk_id": record.id, text_col: record.text,
+                             **{k: record.metadata.get(k) for k in CHUNK_COLUMNS}})
+                embed.append(record.embed_text)
         chunks_frame = pd.DataFrame(rows)
         out = frame.drop(columns=[text_col]).iloc[chunks_frame.pop("_row")].reset_index(drop=True)
         out = pd.concat([out, chunks_frame], axis=1)
@@ -318,55 +334,88 @@ def write_to_chroma(
     collection: str = "medembed",
     model: str | os.PathLike | None = None,
     revision: str | None = None,
-    precision: str = "auto",
+    precision: str | None = None,
     ssl: bool = False,
     headers: dict[str, str] | None = None,
     batch_size: int = 500,
     output_col: str = "embedding",
+    lexical_path: str | os.PathLike | None = None,
 ) -> int:
-    """Upserts the rows of :func:`embed_dataframe` into a Chroma server; returns the collection's count.
+    """Writes the chunk rows of ``embed_dataframe(..., chunk=True)`` to a Chroma server; returns the count.
 
-    The collection is opened (or created) on the driver with the encoder's fingerprint, so a model mismatch
-    fails before any task runs. Rows are written per partition in batches, keyed by ``chunk_id``: re-running
-    a task, or the whole job, leaves the collection unchanged.
+    The rows are the store's records, so the collection ends up as ``MedEmbedChromaStore.add_documents`` of
+    the same documents would leave it: chunk ids upserted (a retried task, or a re-run, writes no duplicates),
+    each written document's other chunks (an older version's) removed, and the lexical index used by hybrid
+    retrieval updated. The vectors' model is read from the embedding column's metadata, written there by
+    :func:`embed_dataframe`, and checked against the collection's fingerprint on the driver before any task
+    runs; ``model``/``revision``/``precision``, if given, must name the same model (they are needed only for
+    a column that lost its metadata).
     """
-    from .encoder import MedEmbedEncoder
-    from .store import MedEmbedChromaStore
+    import chromadb
 
-    encoder = MedEmbedEncoder(model if model is not None else DEFAULT_MODEL, revision=revision, precision=precision)
-    store = MedEmbedChromaStore(host=host, port=port, ssl=ssl, headers=headers, collection=collection, encoder=encoder)
-    batch = min(batch_size, store.batch_size)
-    extra = [c for c in ("chunk_index", "start", "end", "section") if c in df.columns]
+    from .errors import ModelMismatchError
+    from .index import ChunkIndex, fingerprint_differences
+    from .store import default_lexical_folder, telemetry_off_settings
 
-    def write_partition(rows: Iterator) -> None:
-        import chromadb
+    missing = [c for c in ("id", "chunk_id", "text", output_col, *CHUNK_COLUMNS) if c not in df.columns]
+    if missing:
+        raise InvalidInputError(
+            f"write_to_chroma needs the rows of embed_dataframe(..., chunk=True) (the store's records); the "
+            f"DataFrame lacks {', '.join(missing)}"
+        )
+    fingerprint = df.schema[output_col].metadata.get(FINGERPRINT_KEY)
+    if model is not None or revision is not None or precision is not None:
+        stated = _driver_fingerprint({"model": os.fspath(model or DEFAULT_MODEL), "revision": revision,
+                                      "precision": precision or "auto"})
+        if fingerprint is not None and fingerprint_differences(fingerprint, stated):
+            raise ModelMismatchError(
+                f"the {output_col!r} column was embedded with {fingerprint.get('model_id')} "
+                f"(precision {fingerprint.get('precision')}), not the {stated.get('model_id')} "
+                f"(precision {stated.get('precision')}) given to write_to_chroma; drop model=/revision=/precision= "
+                f"(the column says which model made it)"
+            )
+        fingerprint = fingerprint or stated
+    if fingerprint is None:
+        raise InvalidInputError(
+            f"the {output_col!r} column carries no medembed fingerprint, so the model that made its vectors is "
+            f"unknown; write the output of embed_dataframe (its column metadata survives select, filter and "
+            f"Parquet), or pass model=, revision= and precision= as given to embed_dataframe"
+        )
+    address = f"{'https' if ssl else 'http'}://{host}:{port}"
+    client = chromadb.HttpClient(host=host, port=port, ssl=ssl, headers=dict(headers or {}),
+                                 settings=telemetry_off_settings())
+    index = ChunkIndex(client, collection, fingerprint, address=address, remote=True,
+                       lexical_folder=lexical_path or default_lexical_folder(address),
+                       batch_size=min(batch_size, client.get_max_batch_size()))
+    df = df.persist()  # read twice below (ids on the driver, rows on the executors): embedded once
+    try:
+        wanted: dict[str, set[str]] = {}
+        for row in df.select("id", "chunk_id").toLocalIterator():
+            wanted.setdefault(row["id"], set()).add(row["chunk_id"])
+        index.announce([c for ids in wanted.values() for c in ids])  # journaled before any executor writes
+        batch = index.batch_size
 
-        from .store import telemetry_off_settings
+        def write_partition(rows: Iterator) -> None:
+            from .index import upsert_prepared
+            from .records import ChunkRecord
 
-        client = chromadb.HttpClient(host=host, port=port, ssl=ssl, headers=dict(headers or {}),
-                                     settings=telemetry_off_settings())
-        target = client.get_collection(collection)
-        pending: list = []
+            target = chromadb.HttpClient(host=host, port=port, ssl=ssl, headers=dict(headers or {}),
+                                         settings=telemetry_off_settings()).get_collection(collection)
+            pending: list = []
+            for row in rows:
+                meta = {"doc_id": row["id"], **{k: row[k] for k in CHUNK_COLUMNS if row[k] is not None}}
+                pending.append((ChunkRecord(row["chunk_id"], row["text"], meta), list(row[output_col])))
+                if len(pending) >= batch:
+                    upsert_prepared(target, pending)
+                    pending.clear()
+            upsert_prepared(target, pending)
 
-        def flush() -> None:
-            if pending:
-                target.upsert(
-                    ids=[r["chunk_id"] for r in pending],
-                    embeddings=[list(r[output_col]) for r in pending],
-                    documents=[r["text"] for r in pending],
-                    metadatas=[{"doc_id": r["id"], **{k: r[k] for k in extra if r[k] is not None}} for r in pending],
-                )
-                pending.clear()
-
-        for row in rows:
-            pending.append(row.asDict())
-            if len(pending) >= batch:
-                flush()
-        flush()
-
-    df.foreachPartition(write_partition)
-    store._bump_revision()
-    return store.count()
+        df.foreachPartition(write_partition)
+        index.finish_external_write(wanted)
+        return index.count()
+    finally:
+        index.close()
+        df.unpersist()
 
 
 def read_embeddings(path: str | os.PathLike, *, output_col: str = "embedding") -> tuple[list[str], np.ndarray, list[str]]:

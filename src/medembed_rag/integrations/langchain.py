@@ -16,6 +16,9 @@ from langchain_core.embeddings import Embeddings  # noqa: E402
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr  # noqa: E402
 
 from ..encoder import MedEmbedEncoder  # noqa: E402
+from ..errors import InvalidInputError, InvalidInputTypeError  # noqa: E402
+from ..inputs import validate_texts  # noqa: E402
+from ..records import derive_doc_id, location, shown_metadata  # noqa: E402
 from ..registry import DEFAULT_MODEL, DEFAULT_RERANKER  # noqa: E402
 from ._encoder_options import adapter_encoder, adapter_init, reranker_init, reranker_of  # noqa: E402
 
@@ -90,10 +93,13 @@ def _text_splitter_base():
     return require("langchain_text_splitters", "langchain", "MedicalTextSplitter").TextSplitter
 
 
+_SPLITTER_NAMES = {"start": "start_index", "end": "end_index", "heading": "section_heading"}
+
+
 class MedicalTextSplitter(_text_splitter_base()):
     """A LangChain ``TextSplitter`` over :class:`~medembed_rag.chunking.MedicalChunker`.
 
-    ``split_documents`` keeps each document's metadata and adds ``section``, ``chunk_index``,
+    ``split_documents`` keeps each document's metadata and adds ``section``, ``chunk_index``, ``chunk_count``,
     ``start_index``, ``end_index`` (character offsets into the original) and ``doc_id`` (the document's
     ``id``, or its ``doc_id`` / ``source`` metadata). Later chunks of a long section also get
     ``section_heading`` (its heading lines). ``page_content`` is always the exact original text, as with
@@ -139,12 +145,10 @@ class MedicalTextSplitter(_text_splitter_base()):
         for i, text in enumerate(texts):
             meta = copy.deepcopy(dict(metadatas[i]))
             doc_id = (ids[i] if ids else None) or meta.get("doc_id") or meta.get("source")
-            for chunk in self.chunker.split(text, doc_id=None if doc_id is None else str(doc_id)):
-                extra = {"chunk_index": chunk.index, "start_index": chunk.start, "end_index": chunk.end}
-                if chunk.section:
-                    extra["section"] = chunk.section
-                if chunk.context:
-                    extra["section_heading"] = chunk.context
+            chunks = self.chunker.split(text, doc_id=None if doc_id is None else str(doc_id))
+            for chunk in chunks:
+                # The store's location keys, under LangChain's names for the offsets (add_start_index).
+                extra = {_SPLITTER_NAMES.get(k, k): v for k, v in location(chunk, len(chunks)).items()}
                 if chunk.doc_id is not None:
                     extra["doc_id"] = chunk.doc_id
                 out.append(Document(page_content=chunk.text, metadata={**copy.deepcopy(meta), **extra}))
@@ -308,10 +312,99 @@ class MedEmbedVerifiedAnswer(_runnable_base()):
                 f"MedEmbedVerifiedAnswer takes a dict with 'input' and 'context'; got {type(input).__name__}")
         question = input.get("input", input.get("question"))
         documents = input.get("context", input.get("documents")) or []
-        passages = [
-            Passage(str(d.metadata.get("chunk_id") or getattr(d, "id", None) or f"document-{i}"),
-                    d.metadata.get("doc_id"), d.page_content, float(d.metadata.get("score", 0.0) or 0.0),
-                    dict(d.metadata))
-            for i, d in enumerate(documents)
-        ]
+        passages = []
+        for i, d in enumerate(documents):
+            doc_id = d.metadata.get("doc_id") or getattr(d, "id", None)
+            part = f"#{d.metadata['chunk_index']}" if "chunk_index" in d.metadata else ""
+            chunk_id = d.metadata.get("chunk_id") or (f"{doc_id}{part}" if doc_id else f"document-{i}")
+            passages.append(Passage(str(chunk_id), doc_id, d.page_content,
+                                    float(d.metadata.get("score", 0.0) or 0.0), dict(d.metadata)))
         return self.answerer.answer(question, passages)
+
+
+def _vectorstore_base():
+    return require("langchain_core.vectorstores", "langchain", "MedEmbedVectorStore").VectorStore
+
+
+class MedEmbedVectorStore(_vectorstore_base()):
+    """A LangChain ``VectorStore`` over a :class:`~medembed_rag.MedEmbedChromaStore` (``store.as_langchain()``).
+
+    Writes go through the store: each added ``Document`` is one document, its id the ``Document.id`` (or the
+    ``ids`` given, or a hash of its text); a document longer than the model's limit is split token-exactly
+    with its section headings embedded; re-adding an id replaces that document's chunks; the collection's model
+    stamp and the lexical index used by hybrid retrieval are kept. Results carry the document's id as
+    ``Document.id``, the metadata it was given, its ``section``, and, for a split document, where the chunk lies
+    (``chunk_index``, ``chunk_count``, ``start``, ``end``). ``delete(ids)`` removes whole documents (ids not
+    held are ignored, as LangChain expects); ``filter=`` takes a Chroma ``where`` mapping.
+    """
+
+    def __init__(self, store: Any) -> None:
+        self.store = store
+        self._embeddings = MedEmbedEmbeddings(encoder=store.encoder)
+
+    @property
+    def embeddings(self) -> MedEmbedEmbeddings:
+        return self._embeddings
+
+    @classmethod
+    def from_texts(cls, texts, embedding=None, metadatas=None, *, ids=None, **store_options: Any):
+        """Opens (or creates) a store with ``store_options`` (``path=``, ``host=``, ``collection=``...) and adds."""
+        from ..store import MedEmbedChromaStore
+
+        if embedding is not None and not isinstance(embedding, MedEmbedEmbeddings):
+            raise InvalidInputTypeError(f"embedding must be MedEmbedEmbeddings, not {type(embedding).__name__}")
+        store = MedEmbedChromaStore(encoder=embedding.encoder if embedding is not None else None, **store_options)
+        face = cls(store)
+        face.add_texts(list(texts), metadatas, ids=ids)
+        return face
+
+    def add_texts(self, texts, metadatas=None, *, ids=None, **kwargs: Any) -> list[str]:
+        texts = list(texts)
+        if ids is None:
+            ids = kwargs.pop("ids", None)
+        ids = list(ids) if ids is not None else [None] * len(texts)
+        if len(ids) != len(texts):
+            raise InvalidInputError(f"{len(ids)} ids for {len(texts)} texts")
+        doc_ids = [str(i) if i is not None else derive_doc_id(t) if isinstance(t, str) else None
+                   for i, t in zip(ids, texts)]
+        self.store.add_documents(texts, ids=doc_ids, metadatas=list(metadatas) if metadatas is not None else None)
+        return doc_ids
+
+    def delete(self, ids: list[str] | None = None, **kwargs: Any) -> bool:
+        if ids is None:
+            raise InvalidInputError("delete() needs the ids of the documents to delete")
+        held = {h.doc_id for h in self.store.index.get(where={"doc_id": {"$in": list(ids)}})} if ids else set()
+        if held:
+            self.store.delete(sorted(held))
+        return True
+
+    def get_by_ids(self, ids) -> list:
+        ids = list(ids)
+        if not ids:
+            return []
+        hits = self.store.index.get(where={"doc_id": {"$in": ids}})
+        order = {d: i for i, d in enumerate(ids)}
+        hits.sort(key=lambda h: (order[h.doc_id], h.metadata.get("chunk_index", 0)))
+        return [_document(h) for h in hits]
+
+    def similarity_search_with_score(self, query: str, k: int = 4, filter: dict | None = None, **kwargs: Any):
+        vector = self.store.encoder.encode_queries(validate_texts([query], what="query"))[0]
+        return self.similarity_search_by_vector_with_score(vector, k, filter=filter)
+
+    def similarity_search_by_vector_with_score(self, embedding, k: int = 4, filter: dict | None = None):
+        return [(_document(h), h.score) for h in self.store.index.dense(embedding, k, where=filter)]
+
+    def similarity_search(self, query: str, k: int = 4, filter: dict | None = None, **kwargs: Any) -> list:
+        return [doc for doc, _ in self.similarity_search_with_score(query, k, filter=filter)]
+
+    def similarity_search_by_vector(self, embedding, k: int = 4, filter: dict | None = None, **kwargs: Any) -> list:
+        return [doc for doc, _ in self.similarity_search_by_vector_with_score(embedding, k, filter=filter)]
+
+    def _select_relevance_score_fn(self):
+        return lambda score: score  # already a cosine similarity
+
+
+def _document(h: Any):
+    from langchain_core.documents import Document
+
+    return Document(id=h.doc_id, page_content=h.text, metadata=shown_metadata(h.metadata))

@@ -30,7 +30,9 @@ from llama_index.core.schema import (  # noqa: E402
 )
 
 from ..encoder import MedEmbedEncoder  # noqa: E402
-from ..errors import InvalidInputError  # noqa: E402
+from ..errors import InvalidInputError, ModelMismatchError  # noqa: E402
+from ..metadata import to_chroma_metadata  # noqa: E402
+from ..records import location, node_record  # noqa: E402
 from ..registry import DEFAULT_MODEL, DEFAULT_RERANKER  # noqa: E402
 from ._encoder_options import adapter_encoder, adapter_init, reranker_init, reranker_of  # noqa: E402
 
@@ -119,6 +121,9 @@ def _chunker_from(encoder: Any, tokenizer: Any, options: dict[str, Any]):
 
 
 _HEADING_KEY = "section_heading"
+_NODE_NAMES = {"heading": _HEADING_KEY}
+_NOT_EMBEDDED = ("chunk_index", "chunk_count", "section")
+_NOT_SHOWN = ("chunk_index", "chunk_count", _HEADING_KEY)
 
 
 class MedicalNodeParser(NodeParser):
@@ -175,19 +180,18 @@ class MedicalNodeParser(NodeParser):
             if self.heading_context:  # "section_heading: " in front of the heading the chunker already counts
                 reserved += len(self._chunker.tokenizer.encode(f"{_HEADING_KEY}:", add_special_tokens=False).ids)
             doc_id = node.ref_doc_id or node.node_id
-            for chunk in self._chunker.split(text, doc_id=doc_id, reserved_tokens=reserved):
+            chunks = self._chunker.split(text, doc_id=doc_id, reserved_tokens=reserved)
+            for chunk in chunks:
+                # The store's location keys; the offsets go to LlamaIndex's own fields, the heading is embedded.
+                loc = location(chunk, len(chunks))
                 child = TextNode(
                     text=chunk.text,
                     id_=self.id_func(len(out), node),
-                    start_char_idx=chunk.start,
-                    end_char_idx=chunk.end,
-                    metadata={
-                        "chunk_index": chunk.index,
-                        **({"section": chunk.section} if chunk.section else {}),
-                        **({_HEADING_KEY: chunk.context} if chunk.context else {}),
-                    },
-                    excluded_embed_metadata_keys=[*node.excluded_embed_metadata_keys, "chunk_index", "section"],
-                    excluded_llm_metadata_keys=[*node.excluded_llm_metadata_keys, "chunk_index", _HEADING_KEY],
+                    start_char_idx=loc.pop("start"),
+                    end_char_idx=loc.pop("end"),
+                    metadata={_NODE_NAMES.get(k, k): v for k, v in loc.items()},
+                    excluded_embed_metadata_keys=[*node.excluded_embed_metadata_keys, *_NOT_EMBEDDED],
+                    excluded_llm_metadata_keys=[*node.excluded_llm_metadata_keys, *_NOT_SHOWN],
                     relationships={NodeRelationship.SOURCE: node.as_related_node_info()},
                 )
                 out.append(child)
@@ -397,3 +401,132 @@ class MedEmbedVerifiedQueryEngine(CustomQueryEngine):
         cited = [NodeWithScore(node=by_id[c.chunk_id].node, score=c.score) for c in result.citations
                  if c.chunk_id in by_id]
         return Response(response=result.answer, source_nodes=cited, metadata=result.to_dict())
+
+
+def _vector_store_base():
+    from llama_index.core.vector_stores.types import BasePydanticVectorStore
+
+    return BasePydanticVectorStore
+
+
+_OPERATORS = {"==": "$eq", "!=": "$ne", ">": "$gt", ">=": "$gte", "<": "$lt", "<=": "$lte", "in": "$in",
+              "nin": "$nin"}
+
+
+def _where(filters: Any, doc_ids: Sequence[str] | None = None) -> dict | None:
+    """LlamaIndex ``MetadataFilters`` (and ``doc_ids``) as a Chroma ``where`` filter."""
+    clauses = []
+    if filters is not None:
+        parts = []
+        for f in filters.filters:
+            if hasattr(f, "filters"):  # nested MetadataFilters
+                parts.append(_where(f))
+                continue
+            op = _OPERATORS.get(getattr(f.operator, "value", f.operator))
+            if op is None:
+                raise InvalidInputError(f"filter operator {f.operator!r} is not supported; use one of {sorted(_OPERATORS)}")
+            parts.append({f.key: {op: f.value}})
+        condition = "$or" if str(getattr(filters.condition, "value", filters.condition)).lower() == "or" else "$and"
+        if parts:
+            clauses.append(parts[0] if len(parts) == 1 else {condition: parts})
+    if doc_ids:
+        clauses.append({"doc_id": {"$in": list(doc_ids)}})
+    return None if not clauses else clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+
+class MedEmbedVectorStore(_vector_store_base()):
+    """A LlamaIndex vector store over a :class:`~medembed_rag.MedEmbedChromaStore` (``store.as_llama_index()``).
+
+    Nodes are written through the store: stored under their node id with ``doc_id`` = their ``ref_doc_id``,
+    their offsets and section heading (from :class:`MedicalNodeParser`) kept, embedded by the store's encoder
+    with the heading (vectors LlamaIndex computed with another model are never written, so the collection's
+    model stamp holds), and indexed for hybrid retrieval. ``delete(ref_doc_id)`` removes a document's nodes.
+    Query modes: ``default`` (dense) and ``hybrid`` (dense + BM25, weighted by ``alpha``, default 0.8).
+    Returned nodes carry their id, text, offsets, the metadata they were given and the store's ``section``.
+    """
+
+    stores_text: bool = True
+    flat_metadata: bool = True
+
+    _store: Any = PrivateAttr()
+
+    def __init__(self, store: Any, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._store = store
+
+    @classmethod
+    def class_name(cls) -> str:
+        return "MedEmbedVectorStore"
+
+    @property
+    def client(self) -> Any:
+        return self._store
+
+    def add(self, nodes: Sequence[BaseNode], **add_kwargs: Any) -> list[str]:
+        records = []
+        for i, node in enumerate(nodes):
+            meta = dict(node.metadata)
+            heading = meta.pop(_HEADING_KEY, None)
+            place = {k: meta.pop(k) for k in ("chunk_index", "chunk_count", "section") if k in meta}
+            meta.pop("doc_id", None)  # the node's ref_doc_id is its document
+            records.append(node_record(
+                node.node_id, node.ref_doc_id or node.node_id, node.get_content(metadata_mode=MetadataMode.NONE),
+                {**to_chroma_metadata(meta, index=i), **place}, start=node.start_char_idx, end=node.end_char_idx,
+                heading=heading,
+            ))
+        if records:
+            self._store.index.write(records, self._store.encoder.encode_documents, replace_documents=False)
+        return [node.node_id for node in nodes]
+
+    def delete(self, ref_doc_id: str, **delete_kwargs: Any) -> None:
+        self._store.index.delete_ids([h.id for h in self._store.index.get(where={"doc_id": ref_doc_id})])
+
+    def delete_nodes(self, node_ids: list[str] | None = None, filters: Any = None, **delete_kwargs: Any) -> None:
+        self._store.index.delete_ids([n.node_id for n in self.get_nodes(node_ids, filters)])
+
+    def clear(self) -> None:
+        self._store.index.delete_ids([h.id for h in self._store.index.get()])
+
+    def get_nodes(self, node_ids: list[str] | None = None, filters: Any = None) -> list[BaseNode]:
+        hits = self._store.index.get(node_ids, where=_where(filters)) if node_ids is not None or filters else \
+            self._store.index.get()
+        return [_node(h) for h in hits]
+
+    def query(self, query: Any, **kwargs: Any) -> Any:
+        from llama_index.core.vector_stores.types import VectorStoreQueryMode, VectorStoreQueryResult
+
+        k = query.similarity_top_k
+        where = _where(query.filters, query.doc_ids)
+        if query.mode == VectorStoreQueryMode.HYBRID:
+            if where:
+                raise InvalidInputError("hybrid queries take no filters yet; use the default mode with filters")
+            alpha = 0.8 if query.alpha is None else query.alpha
+            hits = self._store.hybrid(weight=alpha).query(query.query_str, k)
+        elif query.mode == VectorStoreQueryMode.DEFAULT:
+            vector = query.query_embedding
+            if vector is None or len(vector) != self._store.encoder.dim:
+                if not query.query_str:
+                    raise ModelMismatchError(
+                        f"the query vector has {len(vector or [])} dimensions but the store's model "
+                        f"{self._store.encoder.model_id} makes {self._store.encoder.dim}; query with the store's "
+                        f"embed model (store.as_llama_index_index())")
+                vector = self._store.encoder.encode_queries([query.query_str])[0]
+            hits = self._store.index.dense(vector, k, where=where)
+        else:
+            raise InvalidInputError(f"query mode {query.mode!r} is not supported; use 'default' or 'hybrid'")
+        return VectorStoreQueryResult(nodes=[_node(h) for h in hits], similarities=[h.score for h in hits],
+                                      ids=[h.id for h in hits])
+
+
+def _node(h: Any) -> TextNode:
+    from llama_index.core.schema import RelatedNodeInfo
+
+    meta = dict(h.metadata)
+    shown = {k: v for k, v in meta.items() if k not in ("start", "end", "heading", "medembed_doc_hash")}
+    if meta.get("heading"):
+        shown[_HEADING_KEY] = meta["heading"]
+    return TextNode(
+        id_=h.id, text=h.text, metadata=shown,
+        start_char_idx=meta.get("start"), end_char_idx=meta.get("end"),
+        relationships={NodeRelationship.SOURCE: RelatedNodeInfo(node_id=h.doc_id)} if h.doc_id else {},
+    )

@@ -1,0 +1,161 @@
+"""A persistent, incremental lexical (BM25) index of a collection's chunks: SQLite FTS5.
+
+Why SQLite FTS5: it ships inside Python (no new dependency, no native build), it is incremental (a write
+touches only the rows it changes), its ``bm25()`` ranking is the Okapi BM25 every lexical baseline uses, it
+is transactional (a crash leaves the last committed state), and several processes may read and write one
+file (WAL mode; writers take turns). Tantivy would be faster on very large corpora but adds a native
+dependency and a writer lock of its own; Chroma's own sparse index is Cloud-only.
+
+Text is tokenised by FTS5's ``unicode61`` tokenizer (case and diacritics folded) with Porter stemming. Query
+words in :data:`STOPWORDS` are dropped.
+
+Consistency with Chroma is kept by the index object that owns both (:mod:`medembed_rag.index`): before a
+write reaches Chroma its chunk ids are journaled here (``pending``), and the journal is cleared in the same
+transaction that updates the index. A process killed between the two writes leaves the journal, and the
+next open reconciles exactly those ids against Chroma.
+
+Erasure: ``secure_delete`` zeroes freed pages, and :meth:`LexicalIndex.erase` merges the FTS5 segments
+(dropping the postings of deleted rows, which FTS5 otherwise keeps until a merge) and truncates the WAL.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+STOPWORDS = frozenset(
+    "a about above after again against all am an and any are as at be because been before being below between "
+    "both but by can could did do does doing down during each few for from further had has have having he her "
+    "here hers herself him himself his how i if in into is it its itself just me more most my myself nor of off "
+    "on once only or other our ours ourselves out over own same she should so some such than that the their "
+    "theirs them themselves then there these they this those through to too under until up very was we were "
+    "what when where which while who whom why will with would you your yours yourself yourselves".split()
+)
+_WORD = re.compile(r"[^\W_]+")
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS chunks (rowid INTEGER PRIMARY KEY, chunk_id TEXT NOT NULL UNIQUE);
+CREATE TABLE IF NOT EXISTS pending (chunk_id TEXT PRIMARY KEY);
+CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(body, tokenize = 'porter unicode61 remove_diacritics 2');
+"""
+
+
+def query_terms(text: str) -> list[str]:
+    """The distinct non-stopword words of a query, lower-cased, in order."""
+    return list(dict.fromkeys(w for w in _WORD.findall(text.lower()) if w not in STOPWORDS))
+
+
+class LexicalIndex:
+    """One SQLite file holding the lexical index of one collection (see the module docstring).
+
+    Args:
+        path: The SQLite file (created with its folder).
+        owner: The id of the Chroma collection it indexes; a file that indexed another collection (one since
+            deleted and re-created under the same name) is emptied.
+    """
+
+    def __init__(self, path: Path, owner: str) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+        self._con = sqlite3.connect(str(self.path), timeout=60, check_same_thread=False, isolation_level=None)
+        self._con.execute("PRAGMA journal_mode=WAL")
+        self._con.execute("PRAGMA secure_delete=ON")
+        self._con.execute("PRAGMA synchronous=NORMAL")
+        with self._transaction() as con:
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    con.execute(statement)
+            recorded = con.execute("SELECT value FROM meta WHERE key = 'owner'").fetchone()
+            if recorded is None or recorded[0] != owner:
+                for table in ("chunks", "pending", "fts"):
+                    con.execute(f"DELETE FROM {table}")
+                con.execute("INSERT OR REPLACE INTO meta VALUES ('owner', ?), ('revision', '-1')", (owner,))
+
+    # ------------------------------------------------------------------ plumbing
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._con.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._con
+            except BaseException:
+                self._con.execute("ROLLBACK")
+                raise
+            self._con.execute("COMMIT")
+
+    def close(self) -> None:
+        with self._lock:
+            self._con.close()
+
+    # ------------------------------------------------------------------ state
+    @property
+    def revision(self) -> int:
+        """The collection revision this index was last brought in step with."""
+        with self._lock:
+            return int(self._con.execute("SELECT value FROM meta WHERE key = 'revision'").fetchone()[0])
+
+    def set_revision(self, revision: int) -> None:
+        with self._transaction() as con:
+            con.execute("UPDATE meta SET value = ? WHERE key = 'revision'", (str(int(revision)),))
+
+    def count(self) -> int:
+        with self._lock:
+            return self._con.execute("SELECT count(*) FROM chunks").fetchone()[0]
+
+    def ids(self) -> set[str]:
+        with self._lock:
+            return {row[0] for row in self._con.execute("SELECT chunk_id FROM chunks")}
+
+    def pending(self) -> list[str]:
+        """Chunk ids journaled by a write that has not finished (or was killed)."""
+        with self._lock:
+            return [row[0] for row in self._con.execute("SELECT chunk_id FROM pending")]
+
+    # ------------------------------------------------------------------ writes
+    def journal(self, chunk_ids: Iterable[str]) -> None:
+        """Records that these chunks are about to change in Chroma (committed before Chroma is written)."""
+        with self._transaction() as con:
+            con.executemany("INSERT OR IGNORE INTO pending VALUES (?)", ((c,) for c in chunk_ids))
+
+    def apply(self, upserts: Iterable[tuple[str, str]] = (), deletes: Iterable[str] = (),
+              done: Iterable[str] = ()) -> None:
+        """In one transaction: (re)indexes ``(chunk id, text)`` pairs, removes ids, clears their journal."""
+        upserts, deletes = list(upserts), list(deletes)
+        with self._transaction() as con:
+            for cid in [*deletes, *(c for c, _ in upserts)]:
+                row = con.execute("SELECT rowid FROM chunks WHERE chunk_id = ?", (cid,)).fetchone()
+                if row is not None:
+                    con.execute("DELETE FROM fts WHERE rowid = ?", row)
+                    con.execute("DELETE FROM chunks WHERE rowid = ?", row)
+            for cid, text in upserts:
+                rowid = con.execute("INSERT INTO chunks (chunk_id) VALUES (?)", (cid,)).lastrowid
+                con.execute("INSERT INTO fts (rowid, body) VALUES (?, ?)", (rowid, text))
+            con.executemany("DELETE FROM pending WHERE chunk_id = ?", ((c,) for c in [*done, *deletes]))
+            con.executemany("DELETE FROM pending WHERE chunk_id = ?", ((c,) for c, _ in upserts))
+
+    def erase(self) -> None:
+        """Removes deleted rows' bytes from the file: merges the FTS5 segments and truncates the WAL."""
+        with self._lock:
+            self._con.execute("INSERT INTO fts (fts) VALUES ('optimize')")
+            self._con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    # ------------------------------------------------------------------ reads
+    def search(self, text: str, k: int) -> list[tuple[str, float]]:
+        """The ``k`` best chunk ids with their BM25 scores, best first (chunks sharing no word are left out)."""
+        terms = query_terms(text)
+        if not terms:
+            return []
+        with self._lock:
+            expression = " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
+            rows = self._con.execute(
+                "SELECT c.chunk_id, -f.score FROM (SELECT rowid, bm25(fts) AS score FROM fts WHERE fts MATCH ? "
+                "ORDER BY score LIMIT ?) AS f JOIN chunks AS c ON c.rowid = f.rowid ORDER BY f.score",
+                (expression, int(k)),
+            ).fetchall()
+        return [(cid, float(score)) for cid, score in rows if score > 0]
+
