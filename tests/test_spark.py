@@ -85,13 +85,56 @@ def test_write_to_chroma_server_is_idempotent(spark, texts, standin_path, cache_
         df = spark.createDataFrame([(f"d{i}", t) for i, t in enumerate(texts)], ["id", "text"]).repartition(3)
         embedded = embed_dataframe(df, model=standin_path, precision="fp32", cache_dir=cache_dir, chunk=True).cache()
         first = write_to_chroma(embedded, host="127.0.0.1", port=server.port, model=standin_path, precision="fp32")
-        again = write_to_chroma(embedded, host="127.0.0.1", port=server.port, model=standin_path, precision="fp32")
+        again = write_to_chroma(embedded, host="127.0.0.1", port=server.port)  # the column names its model
         assert first == again == embedded.count()
         from medembed_rag.store import MedEmbedChromaStore
 
         store = MedEmbedChromaStore(host="127.0.0.1", port=server.port, encoder=encoder)
         hit = store.query(texts[42], k=1)[0]
         assert hit.doc_id == "d42"
+        # The same records the store writes: add_documents of the same documents changes nothing.
+        report = store.add_documents(texts[:20], ids=[f"d{i}" for i in range(20)])
+        assert report.chunks_added == report.metadata_updated == report.chunks_removed == 0
+        assert store.index.lexical.ids() == set(store.collection.get(include=[])["ids"])
+        assert store.hybrid().query(texts[7][:200], 1)[0].doc_id == "d7"
+        # A changed document written again through Spark loses its stale chunks.
+        changed = spark.createDataFrame([("d7", "PLAN:\nReview in 6 weeks.")], ["id", "text"])
+        write_to_chroma(embed_dataframe(changed, model=standin_path, precision="fp32", cache_dir=cache_dir, chunk=True),
+                        host="127.0.0.1", port=server.port)
+        assert store.collection.get(where={"doc_id": "d7"}, include=["documents"])["documents"] == ["PLAN:\nReview in 6 weeks."]
+        assert store.index.lexical.ids() == set(store.collection.get(include=[])["ids"])
+    finally:
+        server.stop()
+
+
+def test_write_to_chroma_refuses_vectors_of_another_model(spark, texts, standin_path, cache_dir, tmp_path, encoder):
+    from pyspark.sql import functions as F
+
+    from medembed_rag.errors import InvalidInputError, ModelMismatchError
+    from medembed_rag.spark import FINGERPRINT_KEY
+    from medembed_rag.store import MedEmbedChromaStore
+
+    server = ChromaServer(tmp_path / "server").start()
+    try:
+        store = MedEmbedChromaStore(host="127.0.0.1", port=server.port, encoder=encoder)
+        store.add_documents(["Stamped by the stand-in at fp32."], ids=["x"])
+        df = spark.createDataFrame([(f"d{i}", t) for i, t in enumerate(texts[:5])], ["id", "text"])
+        embedded = embed_dataframe(df, model=standin_path, precision="fp32", cache_dir=cache_dir, chunk=True)
+        fingerprint = dict(embedded.schema["embedding"].metadata[FINGERPRINT_KEY])
+        assert fingerprint == encoder.fingerprint
+        other = {**fingerprint, "model_id": "abhinand/MedEmbed-base-v0.1", "dim": 768, "pooling": "cls"}
+        relabelled = embedded.withColumn("embedding", F.col("embedding").alias("embedding", metadata={FINGERPRINT_KEY: other}))
+        with pytest.raises(ModelMismatchError, match="MedEmbed-base"):  # e.g. embed_dataframe(model=A) into B's collection
+            write_to_chroma(relabelled, host="127.0.0.1", port=server.port)
+        with pytest.raises(ModelMismatchError, match="precision='int8'"):  # arguments that contradict the column
+            write_to_chroma(embedded, host="127.0.0.1", port=server.port, precision="int8")
+        bare = embedded.withColumn("embedding", F.col("embedding").alias("embedding", metadata={}))
+        with pytest.raises(InvalidInputError, match="no medembed fingerprint"):
+            write_to_chroma(bare, host="127.0.0.1", port=server.port)
+        with pytest.raises(InvalidInputError, match="chunk=True"):
+            write_to_chroma(embed_dataframe(df, model=standin_path, precision="fp32", cache_dir=cache_dir),
+                            host="127.0.0.1", port=server.port)
+        assert store.count() == 1  # nothing was written
     finally:
         server.stop()
 

@@ -364,17 +364,24 @@ def write_to_chroma(
             f"DataFrame lacks {', '.join(missing)}"
         )
     fingerprint = df.schema[output_col].metadata.get(FINGERPRINT_KEY)
-    if model is not None or revision is not None or precision is not None:
-        stated = _driver_fingerprint({"model": os.fspath(model or DEFAULT_MODEL), "revision": revision,
-                                      "precision": precision or "auto"})
-        if fingerprint is not None and fingerprint_differences(fingerprint, stated):
+    if fingerprint is not None:
+        contradicted = []
+        if precision is not None and ("int8" if precision == "int8" else "float") != fingerprint.get("precision_family"):
+            contradicted.append(f"precision={precision!r}")
+        if model is not None:
+            stated = _driver_fingerprint({"model": os.fspath(model), "revision": revision,
+                                          "precision": precision or fingerprint.get("precision", "auto")})
+            if fingerprint_differences(fingerprint, stated):
+                contradicted.append(f"model={stated.get('model_id')!r}")
+        if contradicted:
             raise ModelMismatchError(
-                f"the {output_col!r} column was embedded with {fingerprint.get('model_id')} "
-                f"(precision {fingerprint.get('precision')}), not the {stated.get('model_id')} "
-                f"(precision {stated.get('precision')}) given to write_to_chroma; drop model=/revision=/precision= "
-                f"(the column says which model made it)"
+                f"the {output_col!r} column was embedded with {fingerprint.get('model_id')} (precision "
+                f"{fingerprint.get('precision')}), which contradicts {', '.join(contradicted)} given to "
+                f"write_to_chroma; drop model=/revision=/precision= (the column says which model made it)"
             )
-        fingerprint = fingerprint or stated
+    elif model is not None or precision is not None:
+        fingerprint = _driver_fingerprint({"model": os.fspath(model or DEFAULT_MODEL), "revision": revision,
+                                           "precision": precision or "auto"})
     if fingerprint is None:
         raise InvalidInputError(
             f"the {output_col!r} column carries no medembed fingerprint, so the model that made its vectors is "
