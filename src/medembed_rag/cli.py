@@ -326,7 +326,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("delete", help="delete documents (and with --purge erase their text from disk)")
     p.add_argument("document_ids", nargs="+")
-    p.add_argument("--purge", action="store_true", help="scrub Chroma's log, vacuum, rebuild BM25")
+    p.add_argument("--purge", action="store_true", help="scrub Chroma's log, merge the full-text indexes, vacuum")
     store_options(p)
     model_options(p)
     p.set_defaults(func=cmd_delete)

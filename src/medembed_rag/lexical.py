@@ -122,10 +122,9 @@ class LexicalIndex:
         with self._transaction() as con:
             con.executemany("INSERT OR IGNORE INTO pending VALUES (?)", ((c,) for c in chunk_ids))
 
-    def apply(self, upserts: Iterable[tuple[str, str]] = (), deletes: Iterable[str] = (),
-              done: Iterable[str] = ()) -> None:
+    def apply(self, upserts: Iterable[tuple[str, str]] = (), deletes: Iterable[str] = ()) -> None:
         """In one transaction: (re)indexes ``(chunk id, text)`` pairs, removes ids, clears their journal."""
-        upserts, deletes = list(upserts), list(deletes)
+        upserts, deletes = list(dict(upserts).items()), list(deletes)  # one row per chunk id: the last text wins
         with self._transaction() as con:
             for cid in [*deletes, *(c for c, _ in upserts)]:
                 row = con.execute("SELECT rowid FROM chunks WHERE chunk_id = ?", (cid,)).fetchone()
@@ -135,8 +134,8 @@ class LexicalIndex:
             for cid, text in upserts:
                 rowid = con.execute("INSERT INTO chunks (chunk_id) VALUES (?)", (cid,)).lastrowid
                 con.execute("INSERT INTO fts (rowid, body) VALUES (?, ?)", (rowid, text))
-            con.executemany("DELETE FROM pending WHERE chunk_id = ?", ((c,) for c in [*done, *deletes]))
-            con.executemany("DELETE FROM pending WHERE chunk_id = ?", ((c,) for c, _ in upserts))
+            finished = [*deletes, *(c for c, _ in upserts)]
+            con.executemany("DELETE FROM pending WHERE chunk_id = ?", ((c,) for c in finished))
 
     def erase(self) -> None:
         """Removes deleted rows' bytes from the file: merges the FTS5 segments and truncates the WAL."""
