@@ -22,7 +22,7 @@ from .errors import InvalidInputError
 from .inputs import validate_texts
 from .records import Hit
 
-DEFAULT_WEIGHT = 0.8  # best mean nDCG@10 over MedQuAD and MedQuAD-long (benchmarks/bench_eval.py)
+DEFAULT_WEIGHT = 0.8  # best MedQuAD nDCG@10, mean over MedQuAD and MedQuAD-long within 0.1 of the best (bench_eval.py)
 RRF_K = 60
 
 
