@@ -11,7 +11,7 @@
 The documents are synthetic one-chunk notes (written here, no dataset), so the fill is quick and the lexical
 index holds >= 100,000 distinct rows.
 
-Usage: python benchmarks/bench_hybrid_scale.py [--chunks 100000]
+Usage: python benchmarks/bench_hybrid_scale.py [--chunks 100000] [--keep FOLDER]
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import random
 import resource
+import shutil
 import statistics
 import sys
 import tempfile
@@ -73,10 +74,11 @@ def p50(fn, queries) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--chunks", type=int, default=100_000)
+    parser.add_argument("--keep", type=Path, help="fill this (new) folder and keep it, instead of a temporary one")
     args = parser.parse_args()
     enc = _common.standin_encoder()
     texts = notes(args.chunks)
-    work = Path(tempfile.mkdtemp(prefix="medembed-bench-hybrid-"))
+    work = args.keep if args.keep else Path(tempfile.mkdtemp(prefix="medembed-bench-hybrid-"))
     report: dict = {"chunks_requested": args.chunks}
     with MedEmbedChromaStore(work / "store", encoder=enc) as store:
         started = time.perf_counter()
@@ -115,6 +117,8 @@ def main() -> None:
             report["old_path_rebuild_after_write_s"] = None
     report["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     report["lexical_file_mib"] = sum(p.stat().st_size for p in (work / "store" / "medembed-lexical").iterdir()) / 2**20
+    if not args.keep:
+        shutil.rmtree(work, ignore_errors=True)
 
     print(f"{report['chunks']} chunks, filled in {report['fill_s']:.0f} s through add_documents")
     print(f"  dense p50                              {report['dense_p50_ms']:8.1f} ms")

@@ -130,6 +130,9 @@ def test_delete_purge(corpus, tmp_path, standin_path):
     out = cli("delete", "note2.txt", "--purge", "--store", store, "--model", standin_path, "--precision", "fp32", "--quiet")
     assert out.returncode == 0 and "deleted 1 chunks" in out.stdout and "purged" in out.stdout
     assert not [p for p in store.rglob("*") if p.is_file() and b"INR checks" in p.read_bytes()]
+    out = cli("compact", "--store", store, "--model", standin_path, "--precision", "fp32", "--quiet")
+    assert out.returncode == 0 and "compacted" in out.stdout
+    assert cli("compact", "--store", tmp_path / "nowhere", "--model", standin_path, "--quiet").returncode != 0
 
 
 def test_delete_of_an_id_the_store_does_not_hold_fails_and_names_it(corpus, tmp_path, standin_path):

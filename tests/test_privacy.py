@@ -37,7 +37,7 @@ def _folder_bytes(folder) -> bytes:
 def _fill(folder, encoder, docs, ids):
     with MedEmbedChromaStore(folder, encoder=encoder) as store:
         store.add_documents(docs, ids=ids)
-        store.hybrid().query("wheezing", 1)  # builds and saves the BM25 index
+        store.hybrid().query("wheezing", 1)
 
 
 def test_purge_leaves_no_trigram_of_the_erased_text(tmp_path, encoder):
@@ -69,7 +69,7 @@ def test_purge_erases_text_from_disk_and_the_store_keeps_working(tmp_path, encod
     folder = tmp_path / "store"
     with MedEmbedChromaStore(folder, encoder=encoder) as store:
         store.add_documents([SECRET, *OTHERS], ids=["secret", "m", "w"])
-        assert store.hybrid().query(MARKER, 1)[0].doc_id == "secret"  # builds and saves the BM25 index
+        assert store.hybrid().query(MARKER, 1)[0].doc_id == "secret"
         assert _files_with(folder, MARKER.encode())  # the marker is on disk before the purge
         assert store.delete("secret", purge=True) == 1
         assert _files_with(folder, MARKER.encode()) == []
@@ -93,6 +93,8 @@ def test_purge_in_server_mode_says_where_to_run_it(encoder, tmp_path):
         store.add_documents(["Some note."], ids=["n"])
         with pytest.raises(StoreError, match="--purge --store"):
             store.delete("n", purge=True)
+        with pytest.raises(StoreError, match="server host"):
+            store.compact()
         assert store.count() == 1  # nothing deleted by the refused call
     finally:
         server.stop()
@@ -112,3 +114,32 @@ def test_no_document_or_query_words_in_logs_at_debug(tmp_path, encoder, caplog):
     assert caplog.records  # the pipeline does log (ids, counts), just never content
     for word in words:
         assert word not in text
+
+
+def test_both_full_text_indexes_drop_postings_in_place(tmp_path, encoder):
+    """FTS5 secure-delete on Chroma's trigram index and the lexical index: a purge needs no whole-index merge."""
+    import apsw
+
+    folder = tmp_path / "store"
+    with MedEmbedChromaStore(folder, encoder=encoder) as store:
+        store.add_documents(OTHERS, ids=["m", "w"])
+    for database, table in [(folder / "chroma.sqlite3", "embedding_fulltext_search"),
+                            (folder / "medembed-lexical" / "medembed.sqlite3", "fts")]:
+        con = apsw.Connection(str(database))
+        assert con.execute(f"SELECT v FROM {table}_config WHERE k = 'secure-delete'").fetchone() == (1,), database
+        con.close()
+
+
+def test_compact_erases_text_deleted_behind_the_stores_back(tmp_path, encoder):
+    """A chunk deleted through Chroma directly (as a server client or another tool would) is not purged;
+    compact() erases it, and brings the lexical index in step."""
+    folder = tmp_path / "store"
+    _fill(folder, encoder, [SECRET, *OTHERS], ["secret", "m", "w"])
+    with MedEmbedChromaStore(folder, encoder=encoder) as store:
+        store.collection.delete(where={"doc_id": "secret"})
+        assert _files_with(folder, MARKER.encode())  # deleted, but its text is still on disk
+        store.compact()
+        assert _files_with(folder, MARKER.encode()) == []
+        assert all(h.doc_id != "secret" for h in store.hybrid().query(MARKER, 3))
+        assert store.index.lexical.count() == 2
+        assert store.hybrid().query("INR", 1)[0].doc_id == "w"

@@ -182,6 +182,17 @@ def cmd_delete(args) -> int:
     return 0
 
 
+def cmd_compact(args) -> int:
+    from .store import MedEmbedChromaStore
+
+    if not Path(args.store).expanduser().is_dir():
+        raise CliError(f"no store at {args.store}")
+    with MedEmbedChromaStore(args.store, collection=args.collection, encoder=_encoder(args)) as store:
+        store.compact()
+    print(f"compacted {args.store}: no text of a deleted chunk is left in its files")
+    return 0
+
+
 def cmd_export(args) -> int:
     if args.kind == "reranker":
         from .rerank import MedEmbedReranker
@@ -326,10 +337,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("delete", help="delete documents (and with --purge erase their text from disk)")
     p.add_argument("document_ids", nargs="+")
-    p.add_argument("--purge", action="store_true", help="scrub Chroma's log, merge the full-text indexes, vacuum")
+    p.add_argument("--purge", action="store_true", help="scrub the chunks from Chroma's log, vacuum, truncate logs")
     store_options(p)
     model_options(p)
     p.set_defaults(func=cmd_delete)
+
+    p = sub.add_parser("compact", help="erase the text of everything deleted earlier (e.g. through a server)")
+    store_options(p)
+    model_options(p)
+    p.set_defaults(func=cmd_compact)
 
     p = sub.add_parser("export", help="pre-build the OpenVINO cache (e.g. in a Docker build)")
     p.add_argument("model")

@@ -22,12 +22,12 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import apsw
 from filelock import FileLock, Timeout
 
 from .errors import InvalidInputError, ModelMismatchError, StoreError, StoreUnavailableError
@@ -105,7 +105,7 @@ class ChunkIndex:
         remote: ``True`` for a Chroma server (connection errors become :class:`StoreUnavailableError`).
         lexical_folder: Folder of the lexical index file (one file per collection).
         batch_size: Records per Chroma call.
-        chroma_folder: An embedded store's folder (needed only to purge).
+        chroma_folder: An embedded store's folder (to purge and compact; its full-text index deletes in place).
     """
 
     def __init__(self, client, name: str, fingerprint: Mapping[str, Any], *, address: str, remote: bool,
@@ -118,6 +118,8 @@ class ChunkIndex:
         self._file_lock = FileLock(str(lexical_path) + ".lock")
         self.lexical = LexicalIndex(lexical_path, owner=str(self.collection.id))
         with self.writing():
+            if self.chroma_folder is not None:
+                self._set_fts_secure_delete()
             self._reconcile(self.lexical.pending())
             if self.lexical.revision != self.revision():
                 self._catch_up()
@@ -343,11 +345,8 @@ class ChunkIndex:
 
     def dense(self, vector: Sequence[float], k: int, *, where: Mapping[str, Any] | None = None) -> list[Hit]:
         """The ``k`` chunks nearest to ``vector`` (cosine similarity as the score), best first."""
-        with self.guard("querying"):
-            n = min(k, self.collection.count())
-            if n == 0:
-                return []
-            result = self.collection.query(query_embeddings=[list(map(float, vector))], n_results=n,
+        with self.guard("querying"):  # Chroma 1.x returns fewer than n_results when it holds fewer (no count needed)
+            result = self.collection.query(query_embeddings=[list(map(float, vector))], n_results=k,
                                            where=dict(where) if where else None,
                                            include=["documents", "metadatas", "distances"])
         return [hit(cid, doc, meta, 1.0 - float(dist)) for cid, doc, meta, dist in zip(
@@ -359,34 +358,80 @@ class ChunkIndex:
         return self.lexical.search(text, k)
 
     # ------------------------------------------------------------------ erasure
+    @contextlib.contextmanager
+    def _chroma_database(self) -> Iterator[apsw.Connection]:
+        """An embedded store's SQLite file, on a connection that zeroes what it frees (``secure_delete``)."""
+        con = apsw.Connection(str(self.chroma_folder / "chroma.sqlite3"))
+        try:
+            con.set_busy_timeout(60_000)
+            con.execute("PRAGMA secure_delete = ON")
+            yield con
+        finally:
+            con.close()
+
+    def _set_fts_secure_delete(self) -> None:
+        """Sets FTS5 ``secure-delete`` on Chroma's trigram index, once per store.
+
+        Without it FTS5 keeps a deleted row's postings (trigrams of its text) in its segments until a merge,
+        so erasing one document meant merging the whole index (seconds at 100,000 chunks). With it, Chroma's
+        own SQLite (3.46 in chromadb 1.x; 3.42 needed) removes them in place as it deletes. Postings of rows
+        deleted before are dropped by one merge here.
+        """
+        with self._chroma_database() as con:
+            if not con.execute("SELECT 1 FROM sqlite_master WHERE name = 'embedding_fulltext_search'").fetchone():
+                return
+            if con.execute("SELECT 1 FROM embedding_fulltext_search_config WHERE k = 'secure-delete' AND v = 1"
+                           ).fetchone():
+                return
+            with con:
+                con.execute("INSERT INTO embedding_fulltext_search (embedding_fulltext_search) VALUES ('optimize')")
+                con.execute("INSERT INTO embedding_fulltext_search (embedding_fulltext_search, rank) "
+                            "VALUES ('secure-delete', 1)")
+
     def purge(self, chunk_ids: Sequence[str]) -> None:
         """Erases deleted chunks' bytes from an embedded store's files (see ``MedEmbedChromaStore.delete``).
 
-        Chroma keeps a deleted chunk's text in its write log (``embeddings_queue``: scrubbed here), in the
-        segments of its FTS5 trigram index (merged here with ``optimize``, which drops deleted postings) and
-        in SQLite's free pages (``VACUUM``); the lexical index is merged and its WAL truncated.
+        Chroma keeps a deleted chunk's text in its write log (``embeddings_queue``: scrubbed here; the rows stay,
+        their sequence numbers must not be reused) and, like any SQLite file, in freed and reused pages it does
+        not zero (``VACUUM`` rewrites the file). Its full-text postings and the lexical index's rows were
+        removed in place by the delete (FTS5 ``secure-delete``); the lexical index's WAL is truncated.
         """
         if self.chroma_folder is None:
             raise StoreError("purging needs the embedded store's folder")
-        database = self.chroma_folder / "chroma.sqlite3"
         with self.writing():
-            if chunk_ids and database.is_file():
-                con = sqlite3.connect(str(database), timeout=60)
-                try:
-                    for w in range(0, len(chunk_ids), 500):
-                        part = list(chunk_ids[w : w + 500])
-                        # Keep the rows (their sequence numbers must not be reused); drop text, metadata, vector.
-                        con.execute(
-                            f"UPDATE embeddings_queue SET metadata = NULL, vector = zeroblob(length(vector)) "
-                            f"WHERE id IN ({','.join('?' * len(part))})",
-                            part,
-                        )
-                    con.commit()
-                    if con.execute("SELECT 1 FROM sqlite_master WHERE name = 'embedding_fulltext_search'").fetchone():
-                        con.execute("INSERT INTO embedding_fulltext_search(embedding_fulltext_search) VALUES('optimize')")
-                        con.commit()
-                    con.execute("VACUUM")
-                    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-                finally:
-                    con.close()
+            with self._chroma_database() as con, con:
+                self._scrub_log(con, chunk_ids)
+            with self._chroma_database() as con:
+                con.execute("VACUUM")
             self.lexical.erase()
+
+    def _scrub_log(self, con: apsw.Connection, chunk_ids: Sequence[str]) -> None:
+        topic = f"%/{self.collection.id}"
+        for w in range(0, len(chunk_ids), 500):
+            part = list(chunk_ids[w : w + 500])
+            con.execute(f"UPDATE embeddings_queue SET metadata = NULL, vector = zeroblob(length(vector)) "
+                        f"WHERE topic LIKE ? AND id IN ({','.join('?' * len(part))})", [topic, *part])
+
+    def compact(self) -> None:
+        """Erases what an embedded store still holds of every deleted chunk, however it was deleted.
+
+        For text this package's deletes did not reach: chunks deleted through a Chroma server or by other
+        tools, whose write-log entries and (without ``secure-delete``) full-text postings remain. Scrubs the
+        log entries of chunks no longer held, merges both full-text indexes and vacuums. Linear in the size.
+        """
+        if self.chroma_folder is None:
+            raise StoreError("compacting needs the embedded store's folder")
+        with self.writing():
+            self._catch_up()  # drops lexical rows of chunks deleted behind this package's back
+            held = self.lexical.ids()
+            with self._chroma_database() as con:
+                logged = [row[0] for row in con.execute(
+                    "SELECT DISTINCT id FROM embeddings_queue WHERE topic LIKE ? AND metadata IS NOT NULL",
+                    (f"%/{self.collection.id}",))]
+                with con:
+                    self._scrub_log(con, [cid for cid in logged if cid not in held])
+                    if con.execute("SELECT 1 FROM sqlite_master WHERE name = 'embedding_fulltext_search'").fetchone():
+                        con.execute("INSERT INTO embedding_fulltext_search (embedding_fulltext_search) "
+                                    "VALUES ('optimize')")
+                con.execute("VACUUM")
+            self.lexical.compact()

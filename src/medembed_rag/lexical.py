@@ -1,10 +1,12 @@
 """A persistent, incremental lexical (BM25) index of a collection's chunks: SQLite FTS5.
 
-Why SQLite FTS5: it ships inside Python (no new dependency, no native build), it is incremental (a write
-touches only the rows it changes), its ``bm25()`` ranking is the Okapi BM25 every lexical baseline uses, it
-is transactional (a crash leaves the last committed state), and several processes may read and write one
-file (WAL mode; writers take turns). Tantivy would be faster on very large corpora but adds a native
-dependency and a writer lock of its own; Chroma's own sparse index is Cloud-only.
+Why SQLite FTS5: it is incremental (a write touches only the rows it changes), its ``bm25()`` ranking is
+the Okapi BM25 every lexical baseline uses, it is transactional (a crash leaves the last committed state),
+and several processes may read and write one file (WAL mode; writers take turns). Tantivy would be faster on
+very large corpora but adds a native dependency and a writer lock of its own; Chroma's own sparse index is
+Cloud-only. SQLite comes through ``apsw`` (wheels for every platform, each bundling a current SQLite) rather
+than the standard library's ``sqlite3``, whose SQLite is whatever the Python build linked (3.40 on Debian 12)
+and may lack FTS5's ``secure-delete`` (3.42+), which erasure needs.
 
 Text is tokenised by FTS5's ``unicode61`` tokenizer (case and diacritics folded) with Porter stemming. Query
 words in :data:`STOPWORDS` are dropped.
@@ -14,18 +16,20 @@ write reaches Chroma its chunk ids are journaled here (``pending``), and the jou
 transaction that updates the index. A process killed between the two writes leaves the journal, and the
 next open reconciles exactly those ids against Chroma.
 
-Erasure: ``secure_delete`` zeroes freed pages, and :meth:`LexicalIndex.erase` merges the FTS5 segments
-(dropping the postings of deleted rows, which FTS5 otherwise keeps until a merge) and truncates the WAL.
+Erasure: FTS5's ``secure-delete`` option removes a deleted row's postings from the index in place (FTS5
+otherwise keeps them until a segment merge), the ``secure_delete`` pragma zeroes the bytes SQLite frees, and
+:meth:`LexicalIndex.erase` truncates the WAL, which still holds earlier copies of changed pages.
 """
 
 from __future__ import annotations
 
 import contextlib
 import re
-import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+
+import apsw
 
 STOPWORDS = frozenset(
     "a about above after again against all am an and any are as at be because been before being below between "
@@ -62,7 +66,8 @@ class LexicalIndex:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
-        self._con = sqlite3.connect(str(self.path), timeout=60, check_same_thread=False, isolation_level=None)
+        self._con = apsw.Connection(str(self.path))
+        self._con.set_busy_timeout(60_000)
         self._con.execute("PRAGMA journal_mode=WAL")
         self._con.execute("PRAGMA secure_delete=ON")
         self._con.execute("PRAGMA synchronous=NORMAL")
@@ -70,6 +75,7 @@ class LexicalIndex:
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
                     con.execute(statement)
+            con.execute("INSERT INTO fts (fts, rank) VALUES ('secure-delete', 1)")
             recorded = con.execute("SELECT value FROM meta WHERE key = 'owner'").fetchone()
             if recorded is None or recorded[0] != owner:
                 for table in ("chunks", "pending", "fts"):
@@ -78,7 +84,7 @@ class LexicalIndex:
 
     # ------------------------------------------------------------------ plumbing
     @contextlib.contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
+    def _transaction(self) -> Iterator[apsw.Connection]:
         with self._lock:
             self._con.execute("BEGIN IMMEDIATE")
             try:
@@ -132,13 +138,23 @@ class LexicalIndex:
                     con.execute("DELETE FROM fts WHERE rowid = ?", row)
                     con.execute("DELETE FROM chunks WHERE rowid = ?", row)
             for cid, text in upserts:
-                rowid = con.execute("INSERT INTO chunks (chunk_id) VALUES (?)", (cid,)).lastrowid
+                con.execute("INSERT INTO chunks (chunk_id) VALUES (?)", (cid,))
+                rowid = con.last_insert_rowid()
                 con.execute("INSERT INTO fts (rowid, body) VALUES (?, ?)", (rowid, text))
             finished = [*deletes, *(c for c, _ in upserts)]
             con.executemany("DELETE FROM pending WHERE chunk_id = ?", ((c,) for c in finished))
 
     def erase(self) -> None:
-        """Removes deleted rows' bytes from the file: merges the FTS5 segments and truncates the WAL."""
+        """Removes deleted rows' last copies from the folder: checkpoints and truncates the WAL.
+
+        Deletes already removed their postings and zeroed their pages in place (see the module docstring).
+        """
+        with self._lock:
+            self._con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    def compact(self) -> None:
+        """Merges the FTS5 segments (dropping postings left by rows deleted before ``secure-delete`` was set),
+        then truncates the WAL. Linear in the index's size; :meth:`erase` is enough for this index's deletes."""
         with self._lock:
             self._con.execute("INSERT INTO fts (fts) VALUES ('optimize')")
             self._con.execute("PRAGMA wal_checkpoint(TRUNCATE)")

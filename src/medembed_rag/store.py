@@ -287,9 +287,10 @@ class MedEmbedChromaStore:
             document_id: One document id or a list of them.
             where: A Chroma metadata filter instead of ids.
             purge: Also erase the text from the bytes on disk (embedded stores only): Chroma keeps deleted
-                text in its write log, full-text index and free SQLite pages; purging scrubs the log entries of
-                the deleted chunks, merges Chroma's full-text index and the lexical index (dropping deleted
-                postings) and vacuums the database. It does not reach backups or copies.
+                text in its write log and in SQLite pages it frees without zeroing; purging scrubs the log
+                entries of the deleted chunks, vacuums the database and truncates the lexical index's WAL.
+                (Both full-text indexes already drop a deleted chunk's postings in place.) It does not reach
+                backups or copies. Text deleted earlier without it, or through a server: :meth:`compact`.
 
         Returns:
             The number of chunks deleted (a ``where`` filter that matches nothing deletes 0).
@@ -339,6 +340,20 @@ class MedEmbedChromaStore:
             missing=missing,
             examples=examples,
         )
+
+    def compact(self) -> None:
+        """Erases what the store's files still hold of every deleted chunk, however it was deleted.
+
+        ``delete(..., purge=True)`` erases one deletion; this reaches the rest: chunks deleted without purging,
+        through a Chroma server or by another tool. It scrubs Chroma's write-log entries of chunks no longer
+        held, merges Chroma's full-text index and the lexical index, and vacuums the database (embedded stores;
+        seconds at 100,000 chunks). For a server's folder, run it on the server host with the server stopped.
+        """
+        if self.path is None:
+            raise StoreError("compact() needs the store's folder: run it on the server host, with the server "
+                             "stopped, on MedEmbedChromaStore(<server folder>)")
+        self.index.compact()
+        logger.info("compacted %r", self.collection_name)
 
     # ------------------------------------------------------------------ reading
     def count(self) -> int:
