@@ -76,7 +76,7 @@ def test_purge_erases_text_from_disk_and_the_store_keeps_working(tmp_path, encod
         assert store.collection.get(where={"doc_id": "secret"})["ids"] == []
         assert all(h.doc_id != "secret" for h in store.query(f"{MARKER} asthma", k=3))
         assert all(h.doc_id != "secret" for h in store.hybrid().query(MARKER, 3))
-        assert store.hybrid().query("INR", 1)[0].doc_id == "w"  # the rebuilt indexes still find the rest
+        assert store.hybrid().query("INR", 1)[0].doc_id == "w"  # the indexes still find the rest
     with MedEmbedChromaStore(folder, encoder=encoder) as store:  # reopened: consistent, and still writable
         assert store.count() == 2
         store.add_documents(["Amoxicillin treats pneumonia."], ids=["a"])
