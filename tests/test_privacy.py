@@ -18,6 +18,9 @@ OTHERS = ["Metformin is taken with meals.", "Warfarin needs INR tests."]
 
 
 HEX = re.compile(r"[0-9a-f]{3}")
+# Random per store (collection, segment ids): cut out, or their first and last characters make trigrams with
+# the bytes beside them ("owner" + "7d46..." spells "er7") that no control store can predict.
+UUID = re.compile(rb"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 def _files_with(folder, needle: bytes):
@@ -30,8 +33,10 @@ def _trigrams(text: str) -> set[str]:
 
 
 def _folder_bytes(folder) -> bytes:
-    """The bytes of every file but HNSW's binary vector files (random float bytes match short trigrams by chance)."""
-    return b"\n".join(p.read_bytes().lower() for p in sorted(folder.rglob("*")) if p.is_file() and p.suffix != ".bin")
+    """The bytes of every file but HNSW's binary vector files (random float bytes match short trigrams by chance),
+    UUIDs cut out."""
+    return b"\n".join(UUID.sub(b"\n", p.read_bytes().lower()) for p in sorted(folder.rglob("*"))
+                      if p.is_file() and p.suffix != ".bin")
 
 
 def _fill(folder, encoder, docs, ids):
