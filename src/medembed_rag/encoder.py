@@ -34,6 +34,7 @@ from .openvino_cache import (
     ensure_ir,
     export_with_optimum,
     quantize_int8,
+    precision_family,
     read_manifest,
     resolve_source,
 )
@@ -219,7 +220,7 @@ class MedEmbedEncoder(PicklesWithoutModel):
             "pooling": s.pooling.value,
             "normalize": s.normalize,
             "precision": self.precision,
-            "precision_family": "int8" if self.precision == "int8" else "float",
+            "precision_family": precision_family(self.precision),
             "max_length": s.max_length,
             "query_prefix": s.query_prefix,
             "document_prefix": s.document_prefix,

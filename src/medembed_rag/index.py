@@ -378,13 +378,13 @@ class ChunkIndex:
         deleted before are dropped by one merge here.
         """
         with self._chroma_database() as con:
-            if not con.execute("SELECT 1 FROM sqlite_master WHERE name = 'embedding_fulltext_search'").fetchone():
+            if not _has_full_text(con):
                 return
             if con.execute("SELECT 1 FROM embedding_fulltext_search_config WHERE k = 'secure-delete' AND v = 1"
                            ).fetchone():
                 return
             with con:
-                con.execute("INSERT INTO embedding_fulltext_search (embedding_fulltext_search) VALUES ('optimize')")
+                con.execute(_MERGE_FULL_TEXT)
                 con.execute("INSERT INTO embedding_fulltext_search (embedding_fulltext_search, rank) "
                             "VALUES ('secure-delete', 1)")
 
@@ -399,18 +399,22 @@ class ChunkIndex:
         if self.chroma_folder is None:
             raise StoreError("purging needs the embedded store's folder")
         with self.writing():
-            with self._chroma_database() as con, con:
-                self._scrub_log(con, chunk_ids)
             with self._chroma_database() as con:
+                with con:
+                    self._scrub_log(con, chunk_ids)
                 con.execute("VACUUM")
             self.lexical.erase()
 
+    @property
+    def _log_topic(self) -> str:
+        """A LIKE pattern for this collection's entries in Chroma's write log."""
+        return f"%/{self.collection.id}"
+
     def _scrub_log(self, con: apsw.Connection, chunk_ids: Sequence[str]) -> None:
-        topic = f"%/{self.collection.id}"
         for w in range(0, len(chunk_ids), 500):
             part = list(chunk_ids[w : w + 500])
             con.execute(f"UPDATE embeddings_queue SET metadata = NULL, vector = zeroblob(length(vector)) "
-                        f"WHERE topic LIKE ? AND id IN ({','.join('?' * len(part))})", [topic, *part])
+                        f"WHERE topic LIKE ? AND id IN ({','.join('?' * len(part))})", [self._log_topic, *part])
 
     def compact(self) -> None:
         """Erases what an embedded store still holds of every deleted chunk, however it was deleted.
@@ -427,11 +431,18 @@ class ChunkIndex:
             with self._chroma_database() as con:
                 logged = [row[0] for row in con.execute(
                     "SELECT DISTINCT id FROM embeddings_queue WHERE topic LIKE ? AND metadata IS NOT NULL",
-                    (f"%/{self.collection.id}",))]
+                    (self._log_topic,))]
                 with con:
                     self._scrub_log(con, [cid for cid in logged if cid not in held])
-                    if con.execute("SELECT 1 FROM sqlite_master WHERE name = 'embedding_fulltext_search'").fetchone():
-                        con.execute("INSERT INTO embedding_fulltext_search (embedding_fulltext_search) "
-                                    "VALUES ('optimize')")
+                    if _has_full_text(con):
+                        con.execute(_MERGE_FULL_TEXT)
                 con.execute("VACUUM")
             self.lexical.compact()
+
+
+_MERGE_FULL_TEXT = "INSERT INTO embedding_fulltext_search (embedding_fulltext_search) VALUES ('optimize')"
+
+
+def _has_full_text(con: apsw.Connection) -> bool:
+    """Whether Chroma's FTS5 trigram index exists in this database."""
+    return con.execute("SELECT 1 FROM sqlite_master WHERE name = 'embedding_fulltext_search'").fetchone() is not None

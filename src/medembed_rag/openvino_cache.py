@@ -51,6 +51,11 @@ _HUB_PATTERNS = [
 PRECISIONS = ("auto", "fp32", "bf16", "int8")
 
 
+def precision_family(precision: str) -> str:
+    """``int8`` or ``float``: precisions of one family give vectors that may share an index (auto, fp32, bf16)."""
+    return "int8" if precision == "int8" else "float"
+
+
 def offline_mode() -> bool:
     """True when ``MEDEMBED_RAG_OFFLINE`` or ``HF_HUB_OFFLINE`` asks for no network."""
     return any(

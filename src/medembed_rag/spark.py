@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from .errors import InvalidInputError, InvalidInputTypeError, MissingDependencyError
-from .openvino_cache import PRECISIONS
+from .openvino_cache import PRECISIONS, precision_family
 from .registry import DEFAULT_MODEL
 
 try:
@@ -366,7 +366,7 @@ def write_to_chroma(
     fingerprint = df.schema[output_col].metadata.get(FINGERPRINT_KEY)
     if fingerprint is not None:
         contradicted = []
-        if precision is not None and ("int8" if precision == "int8" else "float") != fingerprint.get("precision_family"):
+        if precision is not None and precision_family(precision) != fingerprint.get("precision_family"):
             contradicted.append(f"precision={precision!r}")
         if model is not None:
             stated = _driver_fingerprint({"model": os.fspath(model), "revision": revision,
