@@ -65,7 +65,7 @@ def save(name: str, payload: dict) -> Path:
 
 def cpu_description() -> str:
     """The CPU and the features that decide its speed (AVX-512, VNNI, BF16, AMX): recorded beside every figure."""
-    from medembed_rag.precision import cpu_features
+    from medembed_rag.models.precision import cpu_features
 
     return cpu_features().describe()
 
@@ -104,7 +104,7 @@ def finish(name: str, report: dict, failures: list[str]) -> None:
 
 def medquad_passages(n: int) -> tuple[list[str], list[str]]:
     """The first ``n`` MedQuAD passages as (ids, texts), title and text joined as BEIR's dense baselines do."""
-    from medembed_rag.evaluation import document_text, load_beir
+    from medembed_rag.evaluation.metrics import document_text, load_beir
 
     data = load_beir(dataset("medquad"))
     ids = list(data.corpus)[:n]

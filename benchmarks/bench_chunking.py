@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common  # noqa: E402
 
 from medembed_rag.chunking import MedicalChunker, aggregate_to_documents  # noqa: E402
-from medembed_rag.evaluation import evaluate, load_beir  # noqa: E402
+from medembed_rag.evaluation.metrics import evaluate, load_beir  # noqa: E402
 from medembed_rag.testing import standin_model_path  # noqa: E402
 
 

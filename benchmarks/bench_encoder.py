@@ -32,7 +32,7 @@ SPEED_CONFIGS = ["st-torch", "st-openvino", "ours-auto", "ours-fp32", "ours-bf16
 
 
 def _pubmedqa_texts(n: int) -> list[str]:
-    from medembed_rag.evaluation import document_text, load_beir
+    from medembed_rag.evaluation.metrics import document_text, load_beir
 
     data = load_beir(_common.dataset("pubmedqa"))
     return [document_text(*data.corpus[d]) for d in sorted(data.corpus)[:n]]
@@ -75,7 +75,7 @@ def speed_worker(config: str, n: int) -> dict:
         encode = _genai_encode(config.split("-")[1], model)
     else:
         from medembed_rag import MedEmbedEncoder
-        from medembed_rag.openvino_cache import float_precision
+        from medembed_rag.models.cache import float_precision
 
         enc = MedEmbedEncoder(model, precision=config.split("-")[1], truncation="silent")
         encode = enc.encode_documents
@@ -92,7 +92,7 @@ def speed_worker(config: str, n: int) -> dict:
 def cpu_worker() -> dict:
     import openvino as ov
 
-    from medembed_rag.precision import cpu_features
+    from medembed_rag.models.precision import cpu_features
 
     features = cpu_features()
     return {"cpu": features.describe(), "amx": features.amx, "bf16": features.bf16, "avx512": features.avx512,
@@ -102,7 +102,7 @@ def cpu_worker() -> dict:
 def quality_worker(precision: str) -> dict:
     import numpy as np
 
-    from medembed_rag.evaluation import document_text, evaluate, load_beir
+    from medembed_rag.evaluation.metrics import document_text, evaluate, load_beir
 
     data = load_beir(_common.dataset("medquad"))
     ids = list(data.corpus)

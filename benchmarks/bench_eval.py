@@ -19,9 +19,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common  # noqa: E402
 
-from medembed_rag.evaluate_pipeline import EvalIndex  # noqa: E402
-from medembed_rag.evaluation import document_text, evaluate, load_beir  # noqa: E402
-from medembed_rag.hybrid import DEFAULT_WEIGHT  # noqa: E402
+from medembed_rag.evaluation.pipeline import EvalIndex  # noqa: E402
+from medembed_rag.evaluation.metrics import document_text, evaluate, load_beir  # noqa: E402
+from medembed_rag.index.hybrid import DEFAULT_WEIGHT  # noqa: E402
 from medembed_rag.testing import standin_model_path  # noqa: E402
 
 WEIGHTS = (0.5, 0.6, 0.7, 0.8, 0.9)

@@ -29,7 +29,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common  # noqa: E402
 
-from medembed_rag.store import MedEmbedChromaStore  # noqa: E402
+from medembed_rag.index.store import MedEmbedChromaStore  # noqa: E402
 
 DRUGS = ["warfarin", "apixaban", "metformin", "gliclazide", "insulin", "amlodipine", "ramipril", "lisinopril",
          "bisoprolol", "atorvastatin", "simvastatin", "furosemide", "spironolactone", "levothyroxine", "allopurinol",

@@ -19,8 +19,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common  # noqa: E402
 
-from medembed_rag.evaluation import document_text, load_beir  # noqa: E402
-from medembed_rag.rerank import MedEmbedReranker  # noqa: E402
+from medembed_rag.evaluation.metrics import document_text, load_beir  # noqa: E402
+from medembed_rag.models.reranker import MedEmbedReranker  # noqa: E402
 from medembed_rag.testing import build_cross_encoder  # noqa: E402
 
 
@@ -28,7 +28,7 @@ def _genai_pairs_per_s(reranker: MedEmbedReranker, groups) -> float:
     """openvino-genai's TextRerankPipeline on the IR ``reranker`` loaded, at the float precision it runs at."""
     import openvino_genai as genai
 
-    from medembed_rag.openvino_cache import float_precision
+    from medembed_rag.models.cache import float_precision
 
     folder = reranker.cache_folder
     hint = _common.genai_precision(float_precision(folder, reranker.precision) if reranker.precision != "int8" else "int8")

@@ -18,7 +18,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common  # noqa: E402
 
-from medembed_rag.spark import embed_dataframe  # noqa: E402
+from medembed_rag.integrations.spark import embed_dataframe  # noqa: E402
 from medembed_rag.testing import standin_model_path  # noqa: E402
 
 

@@ -22,7 +22,7 @@ import _common  # noqa: E402
 
 import chromadb  # noqa: E402
 
-from medembed_rag.store import MedEmbedChromaStore, telemetry_off_settings  # noqa: E402
+from medembed_rag.index.store import MedEmbedChromaStore, telemetry_off_settings  # noqa: E402
 
 
 def main() -> None:

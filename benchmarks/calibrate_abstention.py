@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from _common import SHARED, standin_encoder  # noqa: E402
 
-from medembed_rag.answer import DEFAULT_MIN_COVERAGE, DEFAULT_MIN_RELEVANCE, Passage, VerifiedAnswerer  # noqa: E402
+from medembed_rag.answers.answerer import DEFAULT_MIN_COVERAGE, DEFAULT_MIN_RELEVANCE, Passage, VerifiedAnswerer  # noqa: E402
 
 
 def beir(name: str, n_queries: int, n_distractors: int, seed: int = 13):
@@ -74,8 +74,8 @@ def shared_cases(answerer: VerifiedAnswerer, name: str, n_queries: int, n_distra
 def packaged_cases(encoder):
     from answer_set import ANSWERABLE, UNANSWERABLE
 
-    from medembed_rag.demo import SAMPLES
-    from medembed_rag.store import MedEmbedChromaStore
+    from medembed_rag.app.demo import SAMPLES
+    from medembed_rag.index.store import MedEmbedChromaStore
 
     paths = sorted(SAMPLES.glob("*.md"))
     with tempfile.TemporaryDirectory() as folder, MedEmbedChromaStore(folder, encoder=encoder) as store:

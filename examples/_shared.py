@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
-from medembed_rag.demo import SAMPLES, load_demo_encoder
-from medembed_rag.store import MedEmbedChromaStore
+from medembed_rag.app.demo import SAMPLES, load_demo_encoder
+from medembed_rag.index.store import MedEmbedChromaStore
 
 CONVERSATION = [
     "What is warfarin used for?",

@@ -2,7 +2,7 @@
 
 import sys
 
-from medembed_rag.cli import main
+from medembed_rag.app.cli import main
 
 if __name__ == "__main__":
     sys.exit(main(["demo", *sys.argv[1:]]))

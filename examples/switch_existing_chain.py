@@ -19,7 +19,7 @@ from langchain_core.runnables import RunnablePassthrough  # noqa: E402
 from langchain_core.vectorstores import InMemoryVectorStore  # noqa: E402
 from langchain_huggingface import HuggingFaceEmbeddings  # noqa: E402
 
-from medembed_rag.demo import SAMPLES, load_demo_encoder  # noqa: E402
+from medembed_rag.app.demo import SAMPLES, load_demo_encoder  # noqa: E402
 from medembed_rag.integrations.langchain import MedEmbedChatModel, MedEmbedEmbeddings  # noqa: E402
 from medembed_rag.testing import standin_model_path  # noqa: E402
 

@@ -12,15 +12,15 @@ import sys
 import pytest
 
 from tests.answer_set import ANSWERABLE, UNANSWERABLE
-from medembed_rag.answer import Passage, VerifiedAnswerer
-from medembed_rag.demo import SAMPLES
+from medembed_rag.answers.answerer import Passage, VerifiedAnswerer
+from medembed_rag.app.demo import SAMPLES
 from medembed_rag.errors import InvalidInputError
-from medembed_rag.verify import extract_facts
+from medembed_rag.answers.verify import extract_facts
 
 
 @pytest.fixture(scope="module")
 def sample_store(encoder, tmp_path_factory):
-    from medembed_rag.store import MedEmbedChromaStore
+    from medembed_rag.index.store import MedEmbedChromaStore
 
     paths = sorted(SAMPLES.glob("*.md"))
     store = MedEmbedChromaStore(tmp_path_factory.mktemp("answers"), encoder=encoder)
@@ -32,7 +32,7 @@ def sample_store(encoder, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def local_llm(cache_dir):
-    from medembed_rag.llm import LocalLLM
+    from medembed_rag.models.llm import LocalLLM
 
     llm = LocalLLM(cache_dir=cache_dir)
     llm.load()
@@ -137,7 +137,7 @@ def test_bad_input_is_refused(sample_store, encoder):
 
 def test_cli_ask_answers_abstains_and_prints_json(sample_store, standin_path, tmp_path, cache_dir):
     store = tmp_path / "store"
-    env_cmd = [sys.executable, "-m", "medembed_rag.cli"]
+    env_cmd = [sys.executable, "-m", "medembed_rag.app.cli"]
     index = subprocess.run(env_cmd + ["index", str(SAMPLES), "--store", str(store), "--model", str(standin_path),
                                       "--quiet"], capture_output=True, text=True, timeout=600)
     assert index.returncode == 0, index.stderr[-2000:]

@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def cli(*args, cwd=None):
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "MEDEMBED_RAG_OFFLINE": "1"}
     return subprocess.run(
-        [sys.executable, "-m", "medembed_rag.cli", *map(str, args)], capture_output=True, text=True, env=env,
+        [sys.executable, "-m", "medembed_rag.app.cli", *map(str, args)], capture_output=True, text=True, env=env,
         timeout=600, cwd=cwd,
     )
 

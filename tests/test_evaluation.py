@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from medembed_rag.evaluation import evaluate, load_beir, mrr_at_k, ndcg_at_k, recall_at_k
+from medembed_rag.evaluation.metrics import evaluate, load_beir, mrr_at_k, ndcg_at_k, recall_at_k
 
 
 def test_ndcg_graded_by_hand():

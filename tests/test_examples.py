@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def _run(args, tmp_path):
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "MEDEMBED_RAG_OFFLINE": "1"}
     return subprocess.run(
-        [sys.executable, "-m", "medembed_rag.cli", "demo", "--store", str(tmp_path / "store"), *args],
+        [sys.executable, "-m", "medembed_rag.app.cli", "demo", "--store", str(tmp_path / "store"), *args],
         capture_output=True, text=True, env=env, timeout=600,
     )
 

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from medembed_rag import MedEmbedError
 from medembed_rag.chunking import MedicalChunker
-from medembed_rag.store import MedEmbedChromaStore
+from medembed_rag.index.store import MedEmbedChromaStore
 
 CASES = {"encoder": 0, "chunker": 0, "store": 0, "cli": 0}
 
@@ -101,7 +101,7 @@ def test_store(fuzz_store, texts, ids, metadatas, query, k):
                                            "--precision", "int4", "--json", "0", "-1", "", "\x00", "/nonexistent"]),
                           st.text(max_size=8)), max_size=5))
 def test_cli_arguments(tmp_path_factory, args):
-    from medembed_rag.cli import main
+    from medembed_rag.app.cli import main
 
     CASES["cli"] += 1
     folder = tmp_path_factory.mktemp("cli-fuzz")

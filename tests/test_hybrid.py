@@ -3,8 +3,8 @@
 import pytest
 
 from medembed_rag import InvalidInputError
-from medembed_rag.hybrid import fuse
-from medembed_rag.store import MedEmbedChromaStore
+from medembed_rag.index.hybrid import fuse
+from medembed_rag.index.store import MedEmbedChromaStore
 
 from .sample_texts import PASSAGES, QUERIES
 

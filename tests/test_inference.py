@@ -4,7 +4,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from medembed_rag.inference import TOKENS_PER_BATCH, run_sorted_batches
+from medembed_rag.models.batching import TOKENS_PER_BATCH, run_sorted_batches
 
 
 class RecordingModel:

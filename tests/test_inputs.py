@@ -9,7 +9,7 @@ from medembed_rag import (
     InvalidInputTypeError,
     MedEmbedEncoder,
 )
-from medembed_rag.encoder import _check_integrity
+from medembed_rag.models.encoder import _check_integrity
 
 
 @pytest.fixture

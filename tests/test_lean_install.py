@@ -57,7 +57,7 @@ def exported_cache(tmp_path_factory, standin_path) -> Path:
     (snapshot.parents[1] / "refs").mkdir()
     (snapshot.parents[1] / "refs" / "main").write_text(COMMIT)
     env = {**os.environ, "HF_HUB_CACHE": str(root / "hub"), "HF_HUB_OFFLINE": "1"}
-    out = subprocess.run([sys.executable, "-m", "medembed_rag.cli", "export", REPO, "--revision", COMMIT,
+    out = subprocess.run([sys.executable, "-m", "medembed_rag.app.cli", "export", REPO, "--revision", COMMIT,
                           "--precision", "fp32", "--cache-dir", str(root / "cache")],
                          capture_output=True, text=True, env=env, timeout=900)
     assert out.returncode == 0 and "exported" in out.stdout, out.stderr[-3000:]
@@ -78,7 +78,7 @@ def test_core_install_runs_a_copied_export_without_torch(lean_python, exported_c
     out = _run(lean_python, f"""
         import importlib.util, json, sys
         from medembed_rag import MedEmbedEncoder
-        from medembed_rag.store import MedEmbedChromaStore
+        from medembed_rag.index.store import MedEmbedChromaStore
         encoder = MedEmbedEncoder({REPO!r}, revision={COMMIT!r}, precision="fp32")
         with MedEmbedChromaStore("store", encoder=encoder) as store:
             store.add_documents(["Warfarin needs regular INR blood tests.", "Metformin is taken with meals.",

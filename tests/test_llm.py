@@ -8,7 +8,7 @@ import pytest
 
 from medembed_rag import ModelLoadError
 from medembed_rag import llm as llm_module
-from medembed_rag.llm import OpenAICompatibleLLM, answer_with_citations, default_llm
+from medembed_rag.models.llm import OpenAICompatibleLLM, answer_with_citations, default_llm
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from medembed_rag import InvalidInputError, InvalidInputTypeError
-from medembed_rag.metadata import to_chroma_metadata
+from medembed_rag.index.metadata import to_chroma_metadata
 
 
 def test_predictable_conversions():

@@ -40,9 +40,9 @@ def test_full_pipeline_with_network_blocked(tmp_path, cache_dir, standin_path):
     code = GUARD + textwrap.dedent(
         f"""
         from medembed_rag import MedEmbedEncoder
-        from medembed_rag.store import MedEmbedChromaStore
-        from medembed_rag.rerank import MedEmbedReranker
-        from medembed_rag.llm import default_llm, answer_with_citations
+        from medembed_rag.index.store import MedEmbedChromaStore
+        from medembed_rag.models.reranker import MedEmbedReranker
+        from medembed_rag.models.llm import default_llm, answer_with_citations
         enc = MedEmbedEncoder({str(standin_path)!r}, precision="fp32")
         with MedEmbedChromaStore({str(tmp_path / "store")!r}, encoder=enc) as store:
             store.add_documents(["Warfarin needs regular INR blood tests.", "Metformin is taken with meals.",
@@ -68,7 +68,7 @@ def test_cli_with_network_blocked(tmp_path, cache_dir, standin_path):
     (docs / "warfarin.txt").write_text("Warfarin needs regular INR blood tests.")
     (docs / "metformin.txt").write_text("Metformin is taken with meals.")
     (tmp_path / "guard.py").write_text(GUARD)
-    runner = f"import sys; sys.path.insert(0, {str(tmp_path)!r}); import guard, runpy; runpy.run_module('medembed_rag.cli', run_name='__main__')"
+    runner = f"import sys; sys.path.insert(0, {str(tmp_path)!r}); import guard, runpy; runpy.run_module('medembed_rag.app.cli', run_name='__main__')"
     common = ["--store", str(tmp_path / "store"), "--model", str(standin_path), "--precision", "fp32", "--quiet"]
     for args in (["index", str(docs), *common], ["query", "INR test", "--hybrid", *common],
                  ["delete", "warfarin.txt", "--purge", *common]):

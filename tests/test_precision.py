@@ -5,7 +5,7 @@ import json
 import pytest
 
 from medembed_rag import MedEmbedEncoder
-from medembed_rag.precision import (
+from medembed_rag.models.precision import (
     CpuFeatures,
     Measurement,
     PrecisionDecision,
@@ -98,7 +98,7 @@ def test_the_compiled_model_runs_at_the_decided_precision(standin_path, cache_di
 
 @pytest.mark.slow
 def test_forced_bf16_and_fp32(standin_path, cache_dir, encoder):
-    from medembed_rag.precision import cpu_features
+    from medembed_rag.models.precision import cpu_features
 
     bf16 = MedEmbedEncoder(standin_path, precision="bf16", cache_dir=cache_dir)
     expected = "bf16" if cpu_features().bf16 else "f32"  # OpenVINO falls back to f32 where the CPU has no bf16

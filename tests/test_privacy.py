@@ -6,7 +6,7 @@ import re
 import pytest
 
 from medembed_rag import StoreError
-from medembed_rag.store import MedEmbedChromaStore
+from medembed_rag.index.store import MedEmbedChromaStore
 
 MARKER = "zqxjmarker7731"  # one token, so it would also show in the BM25 vocabulary
 # Written for this test: unusual words, so many of its trigrams occur nowhere else in the store.

@@ -7,8 +7,8 @@ import pytest
 import medembed_rag
 from medembed_rag import MedEmbedEncoder, ModelNotFoundError, Pooling, list_supported_models
 from medembed_rag.errors import ModelLoadError
-from medembed_rag.model_config import read_settings
-from medembed_rag.registry import get_model_spec
+from medembed_rag.models.settings import read_settings
+from medembed_rag.models.registry import get_model_spec
 
 
 def test_registry_lists_the_three_medembed_models():

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from medembed_rag import InvalidInputError, InvalidInputTypeError, TruncationWarning
-from medembed_rag.rerank import MedEmbedReranker, RankResult, list_supported_rerankers
+from medembed_rag.models.reranker import MedEmbedReranker, RankResult, list_supported_rerankers
 
 from .sample_texts import PASSAGES, QUERIES
 
@@ -154,7 +154,7 @@ def test_langchain_compressor_in_contextual_compression_retriever(reranker, enco
 
 @pytest.mark.slow
 def test_auto_is_decided_by_measurement_as_for_the_encoder(cross_encoder_path, cache_dir):
-    from medembed_rag.precision import resolve_float_precision
+    from medembed_rag.models.precision import resolve_float_precision
 
     reranker = MedEmbedReranker(cross_encoder_path, precision="auto", cache_dir=cache_dir)
     compiled = reranker.load()[0]

@@ -10,7 +10,7 @@ import pytest
 pytest.importorskip("pyspark")
 
 from medembed_rag import MedEmbedEncoder  # noqa: E402
-from medembed_rag.spark import (  # noqa: E402
+from medembed_rag.integrations.spark import (  # noqa: E402
     MedEmbedSentenceEmbeddings,
     embed_dataframe,
     read_embeddings,
@@ -68,7 +68,7 @@ def test_chunked_rows_carry_offsets(spark, texts, standin_path, cache_dir, tmp_p
     assert len(ids) == len(rows) == len(chunk_texts) and vectors.shape == (len(rows), 384)
     # The same chunk ids and vectors as the store makes: later chunks of a long section carry its heading.
     from medembed_rag.chunking import MedicalChunker
-    from medembed_rag.store import chunk_ids
+    from medembed_rag.index.store import chunk_ids
 
     enc = MedEmbedEncoder(standin_path, precision="fp32", cache_dir=cache_dir)
     chunks = MedicalChunker(enc).split(texts[7])
@@ -87,7 +87,7 @@ def test_write_to_chroma_server_is_idempotent(spark, texts, standin_path, cache_
         first = write_to_chroma(embedded, host="127.0.0.1", port=server.port, model=standin_path, precision="fp32")
         again = write_to_chroma(embedded, host="127.0.0.1", port=server.port)  # the column names its model
         assert first == again == embedded.count()
-        from medembed_rag.store import MedEmbedChromaStore
+        from medembed_rag.index.store import MedEmbedChromaStore
 
         store = MedEmbedChromaStore(host="127.0.0.1", port=server.port, encoder=encoder)
         hit = store.query(texts[42], k=1)[0]
@@ -111,8 +111,8 @@ def test_write_to_chroma_refuses_vectors_of_another_model(spark, texts, standin_
     from pyspark.sql import functions as F
 
     from medembed_rag.errors import InvalidInputError, ModelMismatchError
-    from medembed_rag.spark import FINGERPRINT_KEY
-    from medembed_rag.store import MedEmbedChromaStore
+    from medembed_rag.integrations.spark import FINGERPRINT_KEY
+    from medembed_rag.index.store import MedEmbedChromaStore
 
     server = ChromaServer(tmp_path / "server").start()
     try:

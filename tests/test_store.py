@@ -13,7 +13,7 @@ from langchain_tests.integration_tests import VectorStoreIntegrationTests
 
 from medembed_rag import MedEmbedEncoder, ModelMismatchError, StoreUnavailableError
 from medembed_rag.errors import DocumentNotFoundError, InvalidInputError, InvalidInputTypeError
-from medembed_rag.store import MedEmbedChromaStore
+from medembed_rag.index.store import MedEmbedChromaStore
 
 from .chroma_server import ChromaServer
 from .sample_texts import PASSAGES, QUERIES
@@ -208,7 +208,7 @@ def _ingest_script(model: str, cache: str, n: int, body: str) -> str:
         sys.path.insert(0, {os.path.dirname(os.path.dirname(__file__))!r})
         from tests.test_store import generated_docs
         from medembed_rag import MedEmbedEncoder
-        from medembed_rag.store import MedEmbedChromaStore
+        from medembed_rag.index.store import MedEmbedChromaStore
         docs = generated_docs({n})
         enc = MedEmbedEncoder({model!r}, precision="fp32", cache_dir={cache!r})
         """

@@ -2,7 +2,7 @@
 
 import pytest
 
-from medembed_rag.verify import check_sentence, extract_facts, split_sentences
+from medembed_rag.answers.verify import check_sentence, extract_facts, split_sentences
 
 INR = ("When warfarin is started, the INR is checked every 2 to 3 days until two results in a row are in the "
        "target range. The usual target range is 2.0 to 3.0.")

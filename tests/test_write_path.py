@@ -14,7 +14,7 @@ import threading
 
 import pytest
 
-from medembed_rag.store import MedEmbedChromaStore
+from medembed_rag.index.store import MedEmbedChromaStore
 
 from .chroma_server import ChromaServer
 from .sample_texts import PASSAGES, QUERIES
@@ -145,8 +145,8 @@ def test_lexical_index_in_step_after_add_reingest_delete_purge(tmp_path, encoder
 _KILL_BETWEEN_WRITES = textwrap.dedent("""
     import os, signal, sys
     from medembed_rag import MedEmbedEncoder
-    from medembed_rag.lexical import LexicalIndex
-    from medembed_rag.store import MedEmbedChromaStore
+    from medembed_rag.index.lexical import LexicalIndex
+    from medembed_rag.index.store import MedEmbedChromaStore
 
     store = MedEmbedChromaStore(sys.argv[1], encoder=MedEmbedEncoder(sys.argv[2], precision="fp32"))
     store.add_documents(["Warfarin needs INR checks."], ids=["w"])
@@ -176,7 +176,7 @@ def test_kill_between_the_two_writes_is_reconciled_on_open(tmp_path, encoder, st
 
 # ---------------------------------------------------------------------- concurrency
 def test_two_concurrent_ingests_of_one_document_leave_exactly_its_chunks(tmp_path, encoder):
-    from medembed_rag.records import chunk_ids
+    from medembed_rag.index.records import chunk_ids
 
     versions = [LONG.replace("2 weeks", f"{n} weeks").replace("stage 3", f"stage {n}") for n in (2, 3, 4)]
     with MedEmbedChromaStore(tmp_path / "s", encoder=encoder) as store:
@@ -207,7 +207,7 @@ def test_two_concurrent_ingests_of_one_document_leave_exactly_its_chunks(tmp_pat
 _SERVER_CLIENT = textwrap.dedent("""
     import json, sys
     from medembed_rag import MedEmbedEncoder
-    from medembed_rag.store import MedEmbedChromaStore
+    from medembed_rag.index.store import MedEmbedChromaStore
 
     port, model, doc_id, text, query = sys.argv[1:6]
     store = MedEmbedChromaStore(host="127.0.0.1", port=int(port), encoder=MedEmbedEncoder(model, precision="fp32"))

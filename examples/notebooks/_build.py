@@ -7,7 +7,7 @@ import nbformat as nbf
 HERE = Path(__file__).resolve().parent
 SETUP = '''import os
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-from medembed_rag.demo import load_demo_encoder, SAMPLES
+from medembed_rag.app.demo import load_demo_encoder, SAMPLES
 encoder = load_demo_encoder()   # MedEmbed-base; the packaged stand-in when the hub cannot be reached
 print(encoder)'''
 
@@ -34,7 +34,7 @@ for c in chunks:
 assert all(leaflet[c.start:c.end] == c.text for c in chunks)'''),
         ("md", "## Store and query"),
         ("code", '''import tempfile
-from medembed_rag.store import MedEmbedChromaStore
+from medembed_rag.index.store import MedEmbedChromaStore
 folder = tempfile.mkdtemp()
 with MedEmbedChromaStore(folder, encoder=encoder) as store:
     paths = sorted(SAMPLES.glob("*.md"))
@@ -64,7 +64,7 @@ print(repr(later[0].context), "|", repr(later[0].embed_text[:80]))
 assert later and all(long_note[c.start:c.end] == c.text for c in later)'''),
         ("md", "## Document-level retrieval"),
         ("code", '''import tempfile
-from medembed_rag.store import MedEmbedChromaStore
+from medembed_rag.index.store import MedEmbedChromaStore
 with MedEmbedChromaStore(tempfile.mkdtemp(), encoder=encoder) as store:
     paths = sorted(SAMPLES.glob("*.md"))
     store.add_documents([long_note] + [p.read_text() for p in paths[1:]], ids=["note-1"] + [p.stem for p in paths[1:]])
@@ -77,8 +77,8 @@ assert docs[0].doc_id == "note-1"'''),
         ("md", "# What reranking and hybrid retrieval buy\n\nOn a shared BEIR set when present (PubMedQA, 200 queries), otherwise on the sample documents: nDCG@10 for dense retrieval, BM25 fused with it, and RRF. The reranker cell uses a locally built cross-encoder whose head is untrained (offline there is no MedCPT), so it shows the API, not the gain."),
         ("code", SETUP),
         ("code", '''from pathlib import Path
-from medembed_rag.evaluation import BeirDataset, load_beir
-from medembed_rag.evaluate_pipeline import EvalIndex
+from medembed_rag.evaluation.metrics import BeirDataset, load_beir
+from medembed_rag.evaluation.pipeline import EvalIndex
 shared = Path.cwd()
 for parent in [Path.cwd(), *Path.cwd().parents]:
     if (parent / "shared" / "datasets" / "pubmedqa").is_dir():
@@ -106,7 +106,7 @@ ax.set_xlabel("nDCG@10"); ax.set_title(name)
 fig.tight_layout()'''),
         ("md", "## Reranking a candidate pool\nRetrieve more than you keep (e.g. 20-50, keep 5): the cross-encoder reorders only what the first stage found."),
         ("code", '''import tempfile
-from medembed_rag.rerank import MedEmbedReranker
+from medembed_rag.models.reranker import MedEmbedReranker
 from medembed_rag.testing import build_cross_encoder
 reranker = MedEmbedReranker(build_cross_encoder(tempfile.mkdtemp()), precision="fp32")
 pool = ["Warfarin needs regular INR blood tests.", "Metformin is taken with meals.", "Amoxicillin for pneumonia."]

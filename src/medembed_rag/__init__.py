@@ -10,7 +10,7 @@ from .telemetry import disable_library_telemetry
 disable_library_telemetry()  # before anything below can import openvino, nncf, chromadb or huggingface_hub
 
 from ._version import __version__  # noqa: E402
-from .encoder import MedEmbedEncoder  # noqa: E402
+from .models.encoder import MedEmbedEncoder  # noqa: E402
 from .errors import (  # noqa: E402
     DocumentNotFoundError,
     EmbeddingIntegrityError,
@@ -28,9 +28,9 @@ from .errors import (  # noqa: E402
     StoreUnavailableError,
     TruncationWarning,
 )
-from .model_config import EncoderSettings  # noqa: E402
-from .pooling import Pooling  # noqa: E402
-from .registry import DEFAULT_MODEL, ModelSpec, get_model_spec, list_supported_models  # noqa: E402
+from .models.settings import EncoderSettings  # noqa: E402
+from .models.pooling import Pooling  # noqa: E402
+from .models.registry import DEFAULT_MODEL, ModelSpec, get_model_spec, list_supported_models  # noqa: E402
 
 __all__ = [
     "DEFAULT_MODEL",

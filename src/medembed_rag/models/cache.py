@@ -26,8 +26,8 @@ from pathlib import Path
 
 from filelock import FileLock
 
-from ._version import __version__
-from .errors import MissingDependencyError, ModelLoadError, ModelNotFoundError, OfflineModelError
+from .._version import __version__
+from ..errors import MissingDependencyError, ModelLoadError, ModelNotFoundError, OfflineModelError
 
 logger = logging.getLogger(__name__)
 
@@ -384,7 +384,7 @@ def find_xml(folder: Path) -> Path:
 
 def float_precision(folder: Path, precision: str) -> str:
     """The precision the IR's floating-point layers run at: ``fp32`` and ``bf16`` as asked; for ``auto`` and
-    ``int8`` the one measured fastest on this CPU (:func:`medembed_rag.precision.resolve_float_precision`)."""
+    ``int8`` the one measured fastest on this CPU (:func:`medembed_rag.models.precision.resolve_float_precision`)."""
     if precision in ("fp32", "bf16"):
         return precision
     from .precision import resolve_float_precision

@@ -1,7 +1,7 @@
 """``medembed-rag demo``: index the packaged sample documents into an embedded Chroma store and answer a question.
 
 The samples are synthetic (discharge advice, drug leaflets, guideline excerpts, monitoring schedules; no
-patient data). Answers go through :class:`~medembed_rag.answer.VerifiedAnswerer`: evidence sentences, an
+patient data). Answers go through :class:`~medembed_rag.answers.answerer.VerifiedAnswerer`: evidence sentences, an
 answer from a local language model (SmolLM2-135M-Instruct on OpenVINO; or any OpenAI-compatible server via
 MEDEMBED_RAG_LLM_URL) whose every number, interval and drug name is checked against the cited sentence, or
 the evidence sentences themselves; and "the documents do not answer this" when they do not. By default the
@@ -16,13 +16,13 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from .encoder import MedEmbedEncoder
-from .errors import OfflineModelError
-from .registry import DEFAULT_MODEL
-from .answer import VerifiedAnswerer
-from .store import MedEmbedChromaStore
+from ..models.encoder import MedEmbedEncoder
+from ..errors import OfflineModelError
+from ..models.registry import DEFAULT_MODEL
+from ..answers.answerer import VerifiedAnswerer
+from ..index.store import MedEmbedChromaStore
 
-SAMPLES = Path(__file__).resolve().parent / "data" / "sample_docs"
+SAMPLES = Path(__file__).resolve().parents[1] / "data" / "sample_docs"
 # One the documents answer (with a number that must not be invented), one they do not.
 DEFAULT_QUESTIONS = (
     "How often should INR be checked when starting warfarin?",
@@ -42,7 +42,7 @@ def load_demo_encoder(model: str | None = None) -> MedEmbedEncoder:
         encoder.load()
         return encoder
     except OfflineModelError:
-        from .testing import standin_model_path
+        from ..testing import standin_model_path
 
         print(
             "=" * 78 + "\nMedEmbed-base cannot be downloaded here (no hub access, nothing cached).\n"
@@ -71,7 +71,7 @@ def run_demo(question: str | None = None, store: str = "medembed-demo-store", us
     print(f"embedding model ready ({'exported now' if encoder.exports_run else 'from the cache'})", file=sys.stderr)
     llm = None
     if use_llm:
-        from .llm import default_llm
+        from ..models.llm import default_llm
 
         print("loading the answer model (converted to OpenVINO on the first run, cached afterwards)...", file=sys.stderr)
         llm = default_llm()

@@ -8,19 +8,19 @@ from __future__ import annotations
 import copy
 from typing import Any, Literal
 
-from . import require
+from .. import require
 
 require("langchain_core", "langchain", "medembed_rag.integrations.langchain")
 
 from langchain_core.embeddings import Embeddings  # noqa: E402
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr  # noqa: E402
 
-from ..encoder import MedEmbedEncoder  # noqa: E402
-from ..errors import InvalidInputError, InvalidInputTypeError  # noqa: E402
-from ..inputs import validate_texts  # noqa: E402
-from ..records import derive_doc_id, location, shown_metadata  # noqa: E402
-from ..registry import DEFAULT_MODEL, DEFAULT_RERANKER  # noqa: E402
-from ._encoder_options import adapter_encoder, adapter_init, reranker_init, reranker_of  # noqa: E402
+from ...models.encoder import MedEmbedEncoder  # noqa: E402
+from ...errors import InvalidInputError, InvalidInputTypeError  # noqa: E402
+from ...inputs import validate_texts  # noqa: E402
+from ...index.records import derive_doc_id, location, shown_metadata  # noqa: E402
+from ...models.registry import DEFAULT_MODEL, DEFAULT_RERANKER  # noqa: E402
+from .._options import adapter_encoder, adapter_init, reranker_init, reranker_of  # noqa: E402
 
 
 class MedEmbedEmbeddings(BaseModel, Embeddings):
@@ -121,7 +121,7 @@ class MedicalTextSplitter(_text_splitter_base()):
         heading_context: bool = True,
         max_length: int | None = None,
     ) -> None:
-        from ..chunking import MedicalChunker
+        from ...chunking import MedicalChunker
 
         options = {"chunk_tokens": chunk_tokens, "overlap_tokens": overlap_tokens, "heading_context": heading_context}
         if tokenizer is not None:
@@ -166,7 +166,7 @@ def _compressor_base():
 
 
 class MedEmbedRerank(_compressor_base()):
-    """A LangChain document compressor that reorders documents with :class:`~medembed_rag.rerank.MedEmbedReranker`.
+    """A LangChain document compressor that reorders documents with :class:`~medembed_rag.models.reranker.MedEmbedReranker`.
 
     Use it in a ``ContextualCompressionRetriever`` over a retriever that returns a larger pool than
     ``top_n`` (e.g. ``k=50``, ``top_n=5``). Each returned document keeps its metadata and gains
@@ -210,7 +210,7 @@ def _retriever_base():
 
 
 class MedEmbedHybridRetriever(_retriever_base()):
-    """A LangChain retriever over :class:`~medembed_rag.hybrid.HybridRetriever` (dense + BM25, fused).
+    """A LangChain retriever over :class:`~medembed_rag.index.hybrid.HybridRetriever` (dense + BM25, fused).
 
     Each document keeps the chunk's metadata and gains ``score`` (the fused score).
     """
@@ -234,7 +234,7 @@ def _chat_model_base():
 
 
 class MedEmbedChatModel(_chat_model_base()):
-    """A LangChain chat model over :mod:`medembed_rag.llm` (local SmolLM2 on OpenVINO, or an OpenAI-compatible server)."""
+    """A LangChain chat model over :mod:`medembed_rag.models.llm` (local SmolLM2 on OpenVINO, or an OpenAI-compatible server)."""
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
@@ -246,7 +246,7 @@ class MedEmbedChatModel(_chat_model_base()):
     def __init__(self, llm: Any = None, **data: Any) -> None:
         super().__init__(**data)
         if llm is None:
-            from ..llm import LocalLLM
+            from ...models.llm import LocalLLM
 
             llm = LocalLLM(max_new_tokens=self.max_new_tokens)
         self._llm = llm
@@ -286,26 +286,26 @@ class MedEmbedVerifiedAnswer(_runnable_base()):
 
     A drop-in for ``create_stuff_documents_chain`` in ``create_retrieval_chain``: it reads ``input`` (or
     ``question``) and ``context`` (or ``documents``), and returns a
-    :class:`~medembed_rag.answer.VerifiedAnswer` (``str()`` of it is the answer text; ``.answered``,
+    :class:`~medembed_rag.answers.answerer.VerifiedAnswer` (``str()`` of it is the answer text; ``.answered``,
     ``.citations``, ``.removed`` and ``.to_dict()`` carry the rest). Every number, interval and drug name the
-    model writes is checked against the sentence it cites; see :mod:`medembed_rag.answer`.
+    model writes is checked against the sentence it cites; see :mod:`medembed_rag.answers.answerer`.
 
     Args:
         embeddings: A :class:`MedEmbedEmbeddings` whose encoder scores evidence sentences (or pass ``encoder``).
         llm: A LangChain chat model, a medembed-rag LLM, or ``None`` for extractive answers.
-        **options: Passed to :class:`~medembed_rag.answer.VerifiedAnswerer` (``min_relevance``, ...).
+        **options: Passed to :class:`~medembed_rag.answers.answerer.VerifiedAnswerer` (``min_relevance``, ...).
     """
 
     def __init__(self, embeddings: Any = None, llm: Any = None, *, encoder: Any = None, **options: Any) -> None:
-        from ..answer import VerifiedAnswerer
+        from ...answers.answerer import VerifiedAnswerer
 
         if encoder is None:
             encoder = embeddings.encoder if embeddings is not None else MedEmbedEncoder(DEFAULT_MODEL)
         self.answerer = VerifiedAnswerer(encoder=encoder, llm=_langchain_chat(llm), hybrid=False, **options)
 
     def invoke(self, input: Any, config: Any = None, **kwargs: Any):
-        from ..answer import Passage
-        from ..errors import InvalidInputTypeError
+        from ...answers.answerer import Passage
+        from ...errors import InvalidInputTypeError
 
         if not isinstance(input, dict):
             raise InvalidInputTypeError(
@@ -349,7 +349,7 @@ class MedEmbedVectorStore(_vectorstore_base()):
     @classmethod
     def from_texts(cls, texts, embedding=None, metadatas=None, *, ids=None, **store_options: Any):
         """Opens (or creates) a store with ``store_options`` (``path=``, ``host=``, ``collection=``...) and adds."""
-        from ..store import MedEmbedChromaStore
+        from ...index.store import MedEmbedChromaStore
 
         if embedding is not None and not isinstance(embedding, MedEmbedEmbeddings):
             raise InvalidInputTypeError(f"embedding must be MedEmbedEmbeddings, not {type(embedding).__name__}")

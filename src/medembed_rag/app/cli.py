@@ -16,7 +16,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from .errors import (
+from ..errors import (
     DocumentNotFoundError,
     InvalidInputError,
     MedEmbedError,
@@ -25,8 +25,8 @@ from .errors import (
     ModelMismatchError,
     StoreError,
 )
-from .openvino_cache import PRECISIONS
-from .registry import DEFAULT_MODEL, DEFAULT_RERANKER
+from ..models.cache import PRECISIONS
+from ..models.registry import DEFAULT_MODEL, DEFAULT_RERANKER
 
 TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
 JSONL_SUFFIXES = {".jsonl"}
@@ -100,13 +100,13 @@ def collect_documents(paths: Sequence[str]) -> tuple[list[str], list[str], list[
 
 # ---------------------------------------------------------------------- commands
 def _encoder(args):
-    from .encoder import MedEmbedEncoder
+    from ..models.encoder import MedEmbedEncoder
 
     return MedEmbedEncoder(args.model, precision=args.precision, show_progress=not args.quiet)
 
 
 def cmd_index(args) -> int:
-    from .store import MedEmbedChromaStore
+    from ..index.store import MedEmbedChromaStore
 
     texts, ids, metas = collect_documents(args.paths)
     started = time.perf_counter()
@@ -122,7 +122,7 @@ def cmd_index(args) -> int:
 
 
 def cmd_query(args) -> int:
-    from .store import MedEmbedChromaStore
+    from ..index.store import MedEmbedChromaStore
 
     if not Path(args.store).expanduser().is_dir():
         raise CliError(f"no store at {args.store}; create it with `medembed-rag index PATH --store {args.store}`")
@@ -130,7 +130,7 @@ def cmd_query(args) -> int:
         pool = max(args.k, 50) if args.rerank else args.k
         hits = store.hybrid().query(args.text, pool) if args.hybrid else store.query(args.text, pool)
         if args.rerank:
-            from .rerank import MedEmbedReranker
+            from ..models.reranker import MedEmbedReranker
 
             ranked = MedEmbedReranker(args.reranker, precision=args.precision).rank(args.text, [h.text for h in hits], top_k=args.k)
             hits = [type(hits[i])(hits[i].id, hits[i].doc_id, hits[i].text, score, hits[i].metadata) for i, score in ranked]
@@ -148,7 +148,7 @@ def cmd_query(args) -> int:
 
 
 def cmd_eval(args) -> int:
-    from .evaluate_pipeline import run_eval
+    from ..evaluation.pipeline import run_eval
 
     try:
         result = run_eval(args)
@@ -166,7 +166,7 @@ def cmd_eval(args) -> int:
 
 
 def cmd_delete(args) -> int:
-    from .store import MedEmbedChromaStore
+    from ..index.store import MedEmbedChromaStore
 
     if not Path(args.store).expanduser().is_dir():
         raise CliError(f"no store at {args.store}")
@@ -183,7 +183,7 @@ def cmd_delete(args) -> int:
 
 
 def cmd_compact(args) -> int:
-    from .store import MedEmbedChromaStore
+    from ..index.store import MedEmbedChromaStore
 
     if not Path(args.store).expanduser().is_dir():
         raise CliError(f"no store at {args.store}")
@@ -195,12 +195,12 @@ def cmd_compact(args) -> int:
 
 def cmd_export(args) -> int:
     if args.kind == "reranker":
-        from .rerank import MedEmbedReranker
+        from ..models.reranker import MedEmbedReranker
 
         model = MedEmbedReranker(args.model, revision=args.revision, precision=args.precision, cache_dir=args.cache_dir)
         model.load()
     else:
-        from .encoder import MedEmbedEncoder
+        from ..models.encoder import MedEmbedEncoder
 
         model = MedEmbedEncoder(args.model, revision=args.revision, precision=args.precision, cache_dir=args.cache_dir)
         model.load()
@@ -212,8 +212,8 @@ def cmd_export(args) -> int:
 def cmd_info(args) -> int:
     import openvino as ov
 
-    from .openvino_cache import float_precision
-    from .precision import (
+    from ..models.cache import float_precision
+    from ..models.precision import (
         SAMPLE_TEXTS,
         SAMPLE_TOKENS,
         cpu_features,
@@ -230,9 +230,9 @@ def cmd_info(args) -> int:
         return 0
 
     if args.kind == "reranker":
-        from .rerank import MedEmbedReranker as Model
+        from ..models.reranker import MedEmbedReranker as Model
     else:
-        from .encoder import MedEmbedEncoder as Model
+        from ..models.encoder import MedEmbedEncoder as Model
     folder = Model(args.model, precision="auto", cache_dir=args.cache_dir).cache_folder
     decision = resolve_float_precision(folder, features=features)
     print(f"{args.model}: precision auto -> {decision.precision}: {decision.reason} (decided {decision.decided})")
@@ -249,19 +249,19 @@ def cmd_info(args) -> int:
 
 
 def cmd_ask(args) -> int:
-    from .answer import VerifiedAnswerer
-    from .store import MedEmbedChromaStore
+    from ..answers.answerer import VerifiedAnswerer
+    from ..index.store import MedEmbedChromaStore
 
     if not Path(args.store).expanduser().is_dir():
         raise CliError(f"no store at {args.store}; create it with `medembed-rag index PATH --store {args.store}`")
     llm = None
     if not args.no_llm:
-        from .llm import default_llm
+        from ..models.llm import default_llm
 
         llm = default_llm()  # None (extractive answers) when no model is installed; says so on stderr
     reranker = None
     if args.rerank:
-        from .rerank import MedEmbedReranker
+        from ..models.reranker import MedEmbedReranker
 
         reranker = MedEmbedReranker(args.reranker, precision=args.precision)
     with MedEmbedChromaStore(args.store, collection=args.collection, encoder=_encoder(args)) as store:

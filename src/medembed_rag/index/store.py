@@ -13,18 +13,18 @@ from typing import Any
 
 from filelock import FileLock, Timeout
 
-from .chunking import MedicalChunker, aggregate_to_documents
-from .chunking.aggregate import ChunkHit, DocumentHit
-from .encoder import MedEmbedEncoder
-from .errors import (
+from ..chunking import MedicalChunker, aggregate_to_documents
+from ..chunking.aggregate import ChunkHit, DocumentHit
+from ..models.encoder import MedEmbedEncoder
+from ..errors import (
     DocumentNotFoundError,
     InvalidInputError,
     InvalidInputTypeError,
     StoreError,
     StoreLockedError,
 )
-from .index import ChunkIndex, connection_guard, read_fingerprint
-from .inputs import validate_texts
+from .collection import ChunkIndex, connection_guard, read_fingerprint
+from ..inputs import validate_texts
 from .metadata import to_chroma_metadata
 from .records import Hit, chunk_ids, derive_doc_id, document_records
 
@@ -58,7 +58,7 @@ def telemetry_off_settings():
 
 def default_lexical_folder(address: str) -> Path:
     """Where a server-mode store keeps its lexical index: the package cache, one folder per server."""
-    from .openvino_cache import default_cache_dir
+    from ..models.cache import default_cache_dir
 
     safe = "".join(ch if ch.isalnum() or ch in ".-" else "_" for ch in address.split("://", 1)[-1])
     return default_cache_dir() / "lexical" / safe
@@ -76,7 +76,7 @@ class MedEmbedChromaStore:
     folder while open, and a second process waits up to ``lock_timeout`` seconds, then is refused with a
     pointer to server mode. Telemetry is off in every client this class creates.
 
-    Every write goes through the collection's :class:`~medembed_rag.index.ChunkIndex` (``store.index``), which
+    Every write goes through the collection's :class:`~medembed_rag.index.collection.ChunkIndex` (``store.index``), which
     also keeps the lexical index used by :meth:`hybrid` in step.
 
     Args:
@@ -205,7 +205,7 @@ class MedEmbedChromaStore:
         return self.index.revision()
 
     def hybrid(self, **options: Any):
-        """A :class:`~medembed_rag.hybrid.HybridRetriever` over this store (dense + BM25)."""
+        """A :class:`~medembed_rag.index.hybrid.HybridRetriever` over this store (dense + BM25)."""
         from .hybrid import HybridRetriever
 
         return HybridRetriever(self, **options)
@@ -230,7 +230,7 @@ class MedEmbedChromaStore:
             ids: Document ids (default: a hash of each text). Re-adding an id replaces that document:
                 unchanged chunks are kept without re-embedding, changed ones embedded, stale ones removed.
             metadatas: One mapping per document, copied to each of its chunks (converted as
-                :func:`medembed_rag.metadata.to_chroma_metadata` describes; bad values raise before any write).
+                :func:`medembed_rag.index.metadata.to_chroma_metadata` describes; bad values raise before any write).
 
         Returns:
             What was added, kept, updated and removed.
@@ -380,13 +380,13 @@ class MedEmbedChromaStore:
     # ------------------------------------------------------------------ framework views
     def as_langchain(self):
         """This store as a LangChain ``VectorStore`` (writes go through the store; see its docstring)."""
-        from .integrations.langchain import MedEmbedVectorStore
+        from ..integrations.langchain import MedEmbedVectorStore
 
         return MedEmbedVectorStore(self)
 
     def as_llama_index(self):
         """This store as a LlamaIndex vector store (writes go through the store; see its docstring)."""
-        from .integrations.llama_index import MedEmbedVectorStore
+        from ..integrations.llama_index import MedEmbedVectorStore
 
         return MedEmbedVectorStore(self)
 
@@ -394,6 +394,6 @@ class MedEmbedChromaStore:
         """A ``VectorStoreIndex.from_vector_store`` over :meth:`as_llama_index`, querying with this encoder."""
         from llama_index.core import VectorStoreIndex
 
-        from .integrations.llama_index import MedEmbedEmbedding
+        from ..integrations.llama_index import MedEmbedEmbedding
 
         return VectorStoreIndex.from_vector_store(self.as_llama_index(), embed_model=MedEmbedEmbedding(encoder=self.encoder))

@@ -19,7 +19,7 @@ How a question is decided (the method; the two thresholds are fitted as describe
    naming it. Otherwise ``answered`` is false and the answer lists
    the closest passages for the reader to check.
 3. **Answer.** A language model, if given, answers from the numbered evidence sentences. Every sentence it
-   writes is checked by :func:`medembed_rag.verify.check_sentence` against the evidence it cites; failures
+   writes is checked by :func:`medembed_rag.answers.verify.check_sentence` against the evidence it cites; failures
    are removed and reported, never shown. If nothing survives (or there is no model), or a quantity question
    gets an answer without a quantity, the answer is extractive: the evidence sentences themselves, cited.
 """
@@ -34,8 +34,8 @@ from typing import Any
 
 import numpy as np
 
-from .errors import InvalidInputError
-from .inputs import validate_texts
+from ..errors import InvalidInputError
+from ..inputs import validate_texts
 from .verify import check_sentence, content_words, extract_facts, split_sentences, word_keys
 
 __all__ = [
@@ -172,11 +172,11 @@ class VerifiedAnswerer:
     """Answers questions from a store (or from passages you retrieved) with verified citations.
 
     Args:
-        store: A :class:`~medembed_rag.store.MedEmbedChromaStore` (needed by :meth:`ask` only).
+        store: A :class:`~medembed_rag.index.store.MedEmbedChromaStore` (needed by :meth:`ask` only).
         encoder: Scores evidence sentences (default: the store's encoder).
         llm: Anything with ``chat(messages) -> str`` (``LocalLLM``, ``OpenAICompatibleLLM``), or a callable
             ``(messages) -> str``; ``None`` for extractive answers.
-        reranker: A :class:`~medembed_rag.rerank.MedEmbedReranker` to order the retrieved pool (optional).
+        reranker: A :class:`~medembed_rag.models.reranker.MedEmbedReranker` to order the retrieved pool (optional).
         hybrid: Retrieve with dense + BM25 fusion (default) instead of dense only.
         passages: How many top passages evidence sentences are drawn from.
         pool: How many chunks to retrieve (the reranker's pool; also the coverage statistics' sample).
@@ -237,7 +237,7 @@ class VerifiedAnswerer:
     def _null_distribution(self) -> tuple[float, float]:
         """Mean and spread of this encoder's question/sentence similarity for unrelated pairs."""
         if self._null is None:
-            from .calibration import MEDICAL_SENTENCES
+            from ..text.medical_texts import MEDICAL_SENTENCES
 
             queries = self.encoder.encode_queries(list(MEDICAL_SENTENCES[:_NULL_QUERIES]))
             docs = self.encoder.encode_documents(list(MEDICAL_SENTENCES[_NULL_QUERIES:]))

@@ -20,9 +20,9 @@ from typing import Any
 
 import numpy as np
 
-from .errors import InvalidInputError, InvalidInputTypeError, MissingDependencyError
-from .openvino_cache import PRECISIONS, precision_family
-from .registry import DEFAULT_MODEL
+from ...errors import InvalidInputError, InvalidInputTypeError, MissingDependencyError
+from ...models.cache import PRECISIONS, precision_family
+from ...models.registry import DEFAULT_MODEL
 
 try:
     from pyspark import keyword_only
@@ -34,13 +34,13 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
     raise MissingDependencyError("Spark support needs pyspark: pip install 'medembed-rag[spark]'") from exc
 
 _ENCODERS: dict[tuple, Any] = {}  # one encoder per executor Python worker and configuration
-# The store's record keys (medembed_rag.records), one column each, in chunked output.
+# The store's record keys (medembed_rag.index.records), one column each, in chunked output.
 CHUNK_COLUMNS = ("chunk_index", "chunk_count", "start", "end", "section", "heading", "medembed_doc_hash")
 FINGERPRINT_KEY = "medembed_fingerprint"  # the embedding column's metadata: the encoder fingerprint
 
 
 def _encoder(options: dict):
-    from .encoder import MedEmbedEncoder
+    from ...models.encoder import MedEmbedEncoder
 
     key = tuple(sorted(options.items()))
     if key not in _ENCODERS:
@@ -235,7 +235,7 @@ _INT_COLUMNS = ("chunk_index", "chunk_count", "start", "end")
 
 def _driver_fingerprint(options: dict) -> dict:
     """The fingerprint of the executors' encoder, computed on the driver (reads the model's config only)."""
-    from .encoder import MedEmbedEncoder
+    from ...models.encoder import MedEmbedEncoder
 
     settings = {k: v for k, v in options.items() if k not in ("batch_size", "num_threads")}
     return MedEmbedEncoder(**settings, show_progress=False).fingerprint
@@ -245,12 +245,12 @@ def _embed_frames(frames, options, text_col, id_col, out_col, chunk, chunk_token
     """Executor side: embeds each pandas frame, keeping its other columns (one row per chunk when chunking)."""
     import pandas as pd
 
-    from .records import chunk_id, document_records
+    from ...index.records import chunk_id, document_records
 
     encoder = _encoder(options)
     chunker = None
     if chunk:
-        from .chunking import MedicalChunker
+        from ...chunking import MedicalChunker
 
         chunker = MedicalChunker(encoder, chunk_tokens=chunk_tokens)
     for frame in frames:
@@ -353,9 +353,9 @@ def write_to_chroma(
     """
     import chromadb
 
-    from .errors import ModelMismatchError
-    from .index import ChunkIndex, fingerprint_differences
-    from .store import default_lexical_folder, telemetry_off_settings
+    from ...errors import ModelMismatchError
+    from ...index.collection import ChunkIndex, fingerprint_differences
+    from ...index.store import default_lexical_folder, telemetry_off_settings
 
     missing = [c for c in ("id", "chunk_id", "text", output_col, *CHUNK_COLUMNS) if c not in df.columns]
     if missing:
@@ -403,8 +403,8 @@ def write_to_chroma(
         batch = index.batch_size
 
         def write_partition(rows: Iterator) -> None:
-            from .index import upsert_prepared
-            from .records import ChunkRecord
+            from ...index.collection import upsert_prepared
+            from ...index.records import ChunkRecord
 
             target = chromadb.HttpClient(host=host, port=port, ssl=ssl, headers=dict(headers or {}),
                                          settings=telemetry_off_settings()).get_collection(collection)

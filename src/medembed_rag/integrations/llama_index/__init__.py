@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Literal
 
-from . import require
+from .. import require
 
 require("llama_index.core", "llama-index", "medembed_rag.integrations.llama_index")
 
@@ -29,12 +29,12 @@ from llama_index.core.schema import (  # noqa: E402
     TextNode,
 )
 
-from ..encoder import MedEmbedEncoder  # noqa: E402
-from ..errors import InvalidInputError, ModelMismatchError  # noqa: E402
-from ..metadata import to_chroma_metadata  # noqa: E402
-from ..records import location, node_record  # noqa: E402
-from ..registry import DEFAULT_MODEL, DEFAULT_RERANKER  # noqa: E402
-from ._encoder_options import adapter_encoder, adapter_init, reranker_init, reranker_of  # noqa: E402
+from ...models.encoder import MedEmbedEncoder  # noqa: E402
+from ...errors import InvalidInputError, ModelMismatchError  # noqa: E402
+from ...index.metadata import to_chroma_metadata  # noqa: E402
+from ...index.records import location, node_record  # noqa: E402
+from ...models.registry import DEFAULT_MODEL, DEFAULT_RERANKER  # noqa: E402
+from .._options import adapter_encoder, adapter_init, reranker_init, reranker_of  # noqa: E402
 
 
 class MedEmbedEmbedding(BaseEmbedding):
@@ -115,7 +115,7 @@ class MedEmbedEmbedding(BaseEmbedding):
 
 
 def _chunker_from(encoder: Any, tokenizer: Any, options: dict[str, Any]):
-    from ..chunking import MedicalChunker
+    from ...chunking import MedicalChunker
 
     return MedicalChunker(encoder, tokenizer=tokenizer, **options)
 
@@ -199,7 +199,7 @@ class MedicalNodeParser(NodeParser):
 
 
 class MedEmbedRerank(BaseNodePostprocessor):
-    """A LlamaIndex node postprocessor that reorders retrieved nodes with :class:`~medembed_rag.rerank.MedEmbedReranker`.
+    """A LlamaIndex node postprocessor that reorders retrieved nodes with :class:`~medembed_rag.models.reranker.MedEmbedReranker`.
 
     Retrieve a larger pool than you keep (e.g. ``similarity_top_k=50``, ``top_n=5``): the cross-encoder can
     only promote passages the first stage found. Each kept node's score becomes the rerank score; the
@@ -260,7 +260,7 @@ class MedEmbedRerank(BaseNodePostprocessor):
 
 
 class MedEmbedHybridRetriever(BaseRetriever):
-    """A LlamaIndex retriever over :class:`~medembed_rag.hybrid.HybridRetriever` (dense + BM25, fused)."""
+    """A LlamaIndex retriever over :class:`~medembed_rag.index.hybrid.HybridRetriever` (dense + BM25, fused)."""
 
     def __init__(self, hybrid: Any, similarity_top_k: int = 4, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -281,7 +281,7 @@ def _llama_index_llm_base():
 
 
 class MedEmbedLocalLLM(_llama_index_llm_base()):
-    """A LlamaIndex LLM over :mod:`medembed_rag.llm` (local SmolLM2 on OpenVINO, or an OpenAI-compatible server).
+    """A LlamaIndex LLM over :mod:`medembed_rag.models.llm` (local SmolLM2 on OpenVINO, or an OpenAI-compatible server).
 
     Example:
         >>> chat = index.as_chat_engine(chat_mode="condense_plus_context", llm=MedEmbedLocalLLM())
@@ -295,7 +295,7 @@ class MedEmbedLocalLLM(_llama_index_llm_base()):
     def __init__(self, llm: Any = None, **data: Any) -> None:
         super().__init__(**data)
         if llm is None:
-            from ..llm import LocalLLM
+            from ...models.llm import LocalLLM
 
             llm = LocalLLM(max_new_tokens=self.num_output)
         self._llm = llm
@@ -355,7 +355,7 @@ class MedEmbedVerifiedQueryEngine(CustomQueryEngine):
 
     Wraps any LlamaIndex retriever; the answer's ``metadata`` holds ``answered``, ``citations``, ``removed``
     (the shape of ``medembed-rag ask --json``), and ``source_nodes`` are the cited nodes. Every number,
-    interval and drug name the LLM writes is checked against the sentence it cites (:mod:`medembed_rag.answer`).
+    interval and drug name the LLM writes is checked against the sentence it cites (:mod:`medembed_rag.answers.answerer`).
 
         engine = MedEmbedVerifiedQueryEngine(retriever=index.as_retriever(similarity_top_k=6),
                                              embed_model=embed_model, llm=llm)
@@ -370,14 +370,14 @@ class MedEmbedVerifiedQueryEngine(CustomQueryEngine):
     node_postprocessors: list = []
     """Applied to the retrieved nodes first (e.g. :class:`MedEmbedRerank`)."""
     answer_options: dict = {}
-    """Passed to :class:`~medembed_rag.answer.VerifiedAnswerer` (``min_relevance``, ``min_coverage``, ...)."""
+    """Passed to :class:`~medembed_rag.answers.answerer.VerifiedAnswerer` (``min_relevance``, ``min_coverage``, ...)."""
 
     _answerer: Any = PrivateAttr(default=None)
 
     def _get_answerer(self):
         """Built once per engine (it measures the encoder's similarity scale on first use)."""
         if self._answerer is None:
-            from ..answer import VerifiedAnswerer
+            from ...answers.answerer import VerifiedAnswerer
 
             encoder = self.encoder or getattr(self.embed_model, "encoder", None)
             if encoder is None:
@@ -388,7 +388,7 @@ class MedEmbedVerifiedQueryEngine(CustomQueryEngine):
         return self._answerer
 
     def custom_query(self, query_str: str) -> Response:
-        from ..answer import Passage
+        from ...answers.answerer import Passage
 
         answerer = self._get_answerer()
         nodes = self.retriever.retrieve(query_str)

@@ -21,8 +21,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import MissingDependencyError, ModelLoadError
-from .openvino_cache import ModelSource, ensure_ir
+from ..errors import MissingDependencyError, ModelLoadError
+from .cache import ModelSource, ensure_ir
 
 logger = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..encoder import MedEmbedEncoder
+from ..models.encoder import MedEmbedEncoder
 from ..errors import InvalidInputError
 
 # Adapter field name -> MedEmbedEncoder argument.
@@ -80,6 +80,6 @@ def reranker_init(reranker: Any, data: dict[str, Any]) -> dict[str, Any]:
 
 def reranker_of(adapter: Any, reranker: Any):
     """After a rerank adapter's pydantic init: the shared reranker, or a new one from the adapter's fields."""
-    from ..rerank import MedEmbedReranker
+    from ..models.reranker import MedEmbedReranker
 
     return reranker or MedEmbedReranker(adapter.model, precision=adapter.precision)

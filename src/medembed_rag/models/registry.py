@@ -2,7 +2,7 @@
 
 A registered model is configured from this table (its hub folder need not carry sentence-transformers
 files: MedEmbed-base, for one, ships only the BERT checkpoint). Any other model, a local folder or a hub id,
-is configured from its own sentence-transformers files instead (see :mod:`medembed_rag.model_config`).
+is configured from its own sentence-transformers files instead (see :mod:`medembed_rag.models.settings`).
 """
 
 from __future__ import annotations

@@ -13,13 +13,13 @@ from typing import Literal, NamedTuple
 
 import numpy as np
 
-from .calibration import MEDICAL_SENTENCES, calibration_samples
+from ..text.medical_texts import MEDICAL_SENTENCES, calibration_samples
 from .encoder import load_tokenizer
-from .errors import InputTooLongError, InvalidInputError, InvalidInputTypeError, ModelLoadError, TruncationWarning
-from .inference import run_sorted_batches
-from .inputs import validate_texts
+from ..errors import InputTooLongError, InvalidInputError, InvalidInputTypeError, ModelLoadError, TruncationWarning
+from .batching import run_sorted_batches
+from ..inputs import validate_texts
 from .registry import DEFAULT_RERANKER
-from .openvino_cache import (
+from .cache import (
     PicklesWithoutModel,
     PRECISIONS,
     compile_model,
@@ -235,7 +235,7 @@ class MedEmbedReranker(PicklesWithoutModel):
             desc="Reranking",
         )[:, 0]
         if not np.isfinite(scores).all():
-            from .errors import EmbeddingIntegrityError
+            from ..errors import EmbeddingIntegrityError
 
             bad = int(np.flatnonzero(~np.isfinite(scores))[0])
             raise EmbeddingIntegrityError(f"the reranker produced a NaN score for passage {bad}; re-export the model")

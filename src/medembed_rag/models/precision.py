@@ -179,7 +179,7 @@ def sample_inputs(folder: Path) -> dict[str, np.ndarray]:
 
     from tokenizers import Tokenizer
 
-    from .calibration import MEDICAL_SENTENCES
+    from ..text.medical_texts import MEDICAL_SENTENCES
 
     tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
     tokenizer.enable_truncation(SAMPLE_TOKENS)
@@ -211,7 +211,7 @@ def time_precision(folder: Path, precision: str, feed: dict[str, np.ndarray], re
     import openvino as ov
     import openvino.properties.hint as hints
 
-    from .openvino_cache import find_xml
+    from .cache import find_xml
 
     core = ov.Core()
     model = core.read_model(find_xml(folder))

@@ -12,12 +12,12 @@ from typing import Any
 
 import numpy as np
 
-from .chunking import MedicalChunker, aggregate_to_documents
-from .encoder import MedEmbedEncoder
-from .evaluation import BeirDataset, document_text, evaluate, load_beir
-from .hybrid import DEFAULT_WEIGHT, fuse
-from .lexical import LexicalIndex
-from .records import searchable_text
+from ..chunking import MedicalChunker, aggregate_to_documents
+from ..models.encoder import MedEmbedEncoder
+from .metrics import BeirDataset, document_text, evaluate, load_beir
+from ..index.hybrid import DEFAULT_WEIGHT, fuse
+from ..index.lexical import LexicalIndex
+from ..index.records import searchable_text
 
 _UNIT_CANDIDATES = 1000
 
@@ -117,7 +117,7 @@ def run_eval(args) -> dict[str, Any]:
     index = EvalIndex(data, encoder, chunk=args.chunk, max_queries=args.max_queries)
     reranker = None
     if args.rerank:
-        from .rerank import MedEmbedReranker
+        from ..models.reranker import MedEmbedReranker
 
         reranker = MedEmbedReranker(args.reranker, precision=args.precision, truncation="silent")
     metrics = index.run(hybrid=args.hybrid, fusion=args.fusion, weight=args.weight, reranker=reranker)

@@ -2,7 +2,7 @@
 
 Every write of this package goes through :class:`ChunkIndex` (the store's ``add_documents`` and ``delete``,
 Spark's ``write_to_chroma``, the LangChain and LlamaIndex vector stores), so the guarantees hold whichever
-way text comes in: records in the one schema of :mod:`medembed_rag.records`, vectors from the fingerprinted
+way text comes in: records in the one schema of :mod:`medembed_rag.index.records`, vectors from the fingerprinted
 model only, a document's stale chunks removed, and the lexical index updated in the same write.
 
 Writes to one collection take turns: a thread lock inside the process, and a file lock beside the lexical
@@ -30,7 +30,7 @@ from typing import Any
 import apsw
 from filelock import FileLock, Timeout
 
-from .errors import InvalidInputError, ModelMismatchError, StoreError, StoreUnavailableError
+from ..errors import InvalidInputError, ModelMismatchError, StoreError, StoreUnavailableError
 from .lexical import LexicalIndex
 from .records import ChunkRecord, Hit, hit, searchable_text
 

@@ -8,7 +8,7 @@ Two fusions:
 * ``rrf``: reciprocal-rank fusion, ``sum(1 / (60 + rank))``. Ranks only: it can promote lexically similar
   but wrong chunks, which is why it is not the default (see the README's table).
 
-The lexical index (:mod:`medembed_rag.lexical`) is updated by every write to the store, so a query never
+The lexical index (:mod:`medembed_rag.index.lexical`) is updated by every write to the store, so a query never
 rebuilds it.
 """
 
@@ -18,8 +18,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from .errors import InvalidInputError
-from .inputs import validate_texts
+from ..errors import InvalidInputError
+from ..inputs import validate_texts
 from .records import Hit
 
 DEFAULT_WEIGHT = 0.8  # best MedQuAD nDCG@10, mean over MedQuAD and MedQuAD-long within 0.1 of the best (bench_eval.py)
@@ -61,10 +61,10 @@ def fuse(
 
 @dataclass
 class HybridRetriever:
-    """Dense + BM25 retrieval over one :class:`~medembed_rag.store.MedEmbedChromaStore`.
+    """Dense + BM25 retrieval over one :class:`~medembed_rag.index.store.MedEmbedChromaStore`.
 
     Args:
-        store: The :class:`~medembed_rag.store.MedEmbedChromaStore` (its chunks are the BM25 corpus).
+        store: The :class:`~medembed_rag.index.store.MedEmbedChromaStore` (its chunks are the BM25 corpus).
         method: ``weighted`` (default) or ``rrf``.
         weight: Dense share for ``weighted`` (default 0.8, from the shared-set measurements).
         candidates: How many chunks each retriever contributes before fusion.

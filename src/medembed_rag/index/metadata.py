@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from pathlib import PurePath
 from typing import Any
 
-from .errors import InvalidInputError, InvalidInputTypeError
+from ..errors import InvalidInputError, InvalidInputTypeError
 from .records import RECORD_KEYS
 
 RESERVED_KEYS = frozenset(RECORD_KEYS)

@@ -11,7 +11,7 @@ and may lack FTS5's ``secure-delete`` (3.42+), which erasure needs.
 Text is tokenised by FTS5's ``unicode61`` tokenizer (case and diacritics folded) with Porter stemming. Query
 words in :data:`STOPWORDS` are dropped.
 
-Consistency with Chroma is kept by the index object that owns both (:mod:`medembed_rag.index`): before a
+Consistency with Chroma is kept by the index object that owns both (:mod:`medembed_rag.index.collection`): before a
 write reaches Chroma its chunk ids are journaled here (``pending``), and the journal is cleared in the same
 transaction that updates the index. A process killed between the two writes leaves the journal, and the
 next open reconciles exactly those ids against Chroma.

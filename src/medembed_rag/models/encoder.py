@@ -15,18 +15,18 @@ from typing import Any, Literal
 
 import numpy as np
 
-from .calibration import calibration_samples
-from .errors import (
+from ..text.medical_texts import calibration_samples
+from ..errors import (
     EmbeddingIntegrityError,
     InputTooLongError,
     InvalidInputError,
     ModelLoadError,
     TruncationWarning,
 )
-from .inference import run_sorted_batches
-from .inputs import validate_texts
-from .model_config import EncoderSettings, read_settings, settings_from_spec
-from .openvino_cache import (
+from .batching import run_sorted_batches
+from ..inputs import validate_texts
+from .settings import EncoderSettings, read_settings, settings_from_spec
+from .cache import (
     PicklesWithoutModel,
     PRECISIONS,
     ModelSource,
@@ -97,7 +97,7 @@ class MedEmbedEncoder(PicklesWithoutModel):
         revision: The hub commit to load. Defaults to the registry's pinned revision; an unregistered
             hub model without one is loaded from ``main`` with a warning.
         precision: ``"auto"`` (the faster of fp32 and bf16 on this CPU, measured once and cached; bf16 only
-            where its vectors match fp32's: see :mod:`medembed_rag.precision`), ``"fp32"`` (exact), ``"bf16"``
+            where its vectors match fp32's: see :mod:`medembed_rag.models.precision`), ``"fp32"`` (exact), ``"bf16"``
             (forced), or ``"int8"`` (static quantisation of weights and activations with NNCF; the layers
             left in floating point run as ``auto`` decides).
         max_length: The most tokens per input, special tokens included; default and upper bound is the
