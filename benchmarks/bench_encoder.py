@@ -75,7 +75,7 @@ def speed_worker(config: str, n: int) -> dict:
         encode = _genai_encode(config.split("-")[1], model)
     else:
         from medembed_rag import MedEmbedEncoder
-        from medembed_rag.models.cache import float_precision
+        from medembed_rag.models.runtime import float_precision
 
         enc = MedEmbedEncoder(model, precision=config.split("-")[1], truncation="silent")
         encode = enc.encode_documents

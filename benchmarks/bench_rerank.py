@@ -28,7 +28,7 @@ def _genai_pairs_per_s(reranker: MedEmbedReranker, groups) -> float:
     """openvino-genai's TextRerankPipeline on the IR ``reranker`` loaded, at the float precision it runs at."""
     import openvino_genai as genai
 
-    from medembed_rag.models.cache import float_precision
+    from medembed_rag.models.runtime import float_precision
 
     folder = reranker.cache_folder
     hint = _common.genai_precision(float_precision(folder, reranker.precision) if reranker.precision != "int8" else "int8")

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from medembed_rag import MedEmbedEncoder, OfflineModelError
-from medembed_rag.models.cache import MANIFEST, ensure_ir, entry_dir, resolve_source, verify_entry
+from medembed_rag.models.cache import MANIFEST, ensure_ir, entry_dir, verify_entry
+from medembed_rag.models.source import resolve_source
 
 
 def _fake_export(checkpoint: Path, out: Path) -> None:
@@ -47,7 +48,8 @@ def test_export_killed_midway_is_rebuilt(tmp_path, standin_path):
         f"""
         import time
         from pathlib import Path
-        from medembed_rag.models.cache import ensure_ir, resolve_source
+        from medembed_rag.models.cache import ensure_ir
+        from medembed_rag.models.source import resolve_source
         def slow_export(checkpoint, out):
             (out / "openvino_model.xml").write_text("<half")
             print("writing", flush=True)

@@ -25,7 +25,7 @@ from ..errors import (
     ModelMismatchError,
     StoreError,
 )
-from ..models.cache import PRECISIONS
+from ..models.options import PRECISIONS
 from ..models.registry import DEFAULT_MODEL, DEFAULT_RERANKER
 
 TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
@@ -212,7 +212,7 @@ def cmd_export(args) -> int:
 def cmd_info(args) -> int:
     import openvino as ov
 
-    from ..models.cache import float_precision
+    from ..models.runtime import float_precision
     from ..models.precision import (
         SAMPLE_TEXTS,
         SAMPLE_TOKENS,

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import bisect
 import itertools
-import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidInputError, InvalidInputTypeError
+from ..models.tokenizer import load_tokenizer
 from . import boundaries
 
 _LEVELS = (boundaries.paragraphs, boundaries.sentences, boundaries.words)
@@ -47,29 +46,6 @@ class Chunk:
     def embed_text(self) -> str:
         """What to embed: the section's heading (when the chunk lacks it) on a line above the chunk's text."""
         return _with_context(self.context, self.text)
-
-
-def _load_tokenizer(source: Any):
-    """A private ``tokenizers.Tokenizer`` (no padding, no truncation) from a tokenizer object or a folder path."""
-    from tokenizers import Tokenizer
-
-    backend = getattr(source, "backend_tokenizer", None)  # transformers' fast tokenizers
-    if isinstance(source, Tokenizer) or backend is not None:
-        tokenizer = Tokenizer.from_str((backend or source).to_str())  # a copy: the caller's stays untouched
-    elif isinstance(source, (str, os.PathLike)):
-        path = Path(source)
-        path = path / "tokenizer.json" if path.is_dir() else path
-        if not path.is_file():
-            raise InvalidInputError(f"no tokenizer.json at {path}; pass a model folder, a tokenizer or an encoder")
-        tokenizer = Tokenizer.from_file(str(path))
-    else:
-        raise InvalidInputTypeError(
-            f"cannot use {type(source).__name__} as a tokenizer; pass a MedEmbedEncoder, a tokenizers.Tokenizer, "
-            f"a transformers fast tokenizer, or a model folder"
-        )
-    tokenizer.no_padding()
-    tokenizer.no_truncation()
-    return tokenizer
 
 
 class MedicalChunker:
@@ -117,7 +93,7 @@ class MedicalChunker:
             self.max_length = encoder.max_length
             self.document_prefix = encoder.settings.document_prefix
         else:
-            self.tokenizer = _load_tokenizer(tokenizer)
+            self.tokenizer = load_tokenizer(tokenizer)
             self.max_length = int(max_length or 512)
             self.document_prefix = document_prefix
         self._special = len(self.tokenizer.encode(self.document_prefix, add_special_tokens=True).ids)

@@ -58,7 +58,7 @@ def telemetry_off_settings():
 
 def default_lexical_folder(address: str) -> Path:
     """Where a server-mode store keeps its lexical index: the package cache, one folder per server."""
-    from ..models.cache import default_cache_dir
+    from ..models.source import default_cache_dir
 
     safe = "".join(ch if ch.isalnum() or ch in ".-" else "_" for ch in address.split("://", 1)[-1])
     return default_cache_dir() / "lexical" / safe

@@ -12,6 +12,27 @@ _PAD_MULTIPLE = 8
 # (question, abstract) pairs 4 at a time 40-50% faster than all 16 at once (padding to the longest pair),
 # while short queries still fill whole batches (benchmarks/bench_encoder.py, bench_rerank.py).
 TOKENS_PER_BATCH = 2048
+BAR_DELAY = 1.0  # seconds before a progress bar is drawn: none for work shorter than that (one query)
+
+
+def model_inputs(encodings: Sequence, *, width: int | None = None, pad_id: int = 0,
+                 token_types: bool = True) -> dict[str, np.ndarray]:
+    """``input_ids``, ``attention_mask`` (and ``token_type_ids``) int64 arrays for ``tokenizers.Encoding``s, padded
+    with ``pad_id`` to ``width`` (default: the longest)."""
+    width = width if width is not None else max(len(e.ids) for e in encodings)
+    ids = np.full((len(encodings), width), pad_id, dtype=np.int64)
+    mask = np.zeros((len(encodings), width), dtype=np.int64)
+    types = np.zeros((len(encodings), width), dtype=np.int64) if token_types else None
+    for row, enc in enumerate(encodings):
+        k = len(enc.ids)
+        ids[row, :k] = enc.ids
+        mask[row, :k] = 1
+        if types is not None:
+            types[row, :k] = enc.type_ids
+    feed = {"input_ids": ids, "attention_mask": mask}
+    if types is not None:
+        feed["token_type_ids"] = types
+    return feed
 
 
 def run_sorted_batches(
@@ -54,20 +75,8 @@ def run_sorted_batches(
     wants_types = "token_type_ids" in names
     output = compiled.output(0)
     request = compiled.create_infer_request()  # one per call: calls from several threads do not share state
-    for idx in tqdm(batches, disable=not show, desc=desc):
-        width = int(widths[idx[0]])
-        ids = np.full((len(idx), width), pad_id, dtype=np.int64)
-        mask = np.zeros((len(idx), width), dtype=np.int64)
-        types = np.zeros((len(idx), width), dtype=np.int64) if wants_types else None
-        for row, i in enumerate(idx):
-            enc = encodings[i]
-            k = len(enc.ids)
-            ids[row, :k] = enc.ids
-            mask[row, :k] = 1
-            if types is not None:
-                types[row, :k] = enc.type_ids
-        feed = {"input_ids": ids, "attention_mask": mask}
-        if types is not None:
-            feed["token_type_ids"] = types
-        out[idx] = reduce(request.infer(feed)[output], mask)
+    for idx in tqdm(batches, disable=not show, desc=desc, delay=BAR_DELAY):
+        feed = model_inputs([encodings[i] for i in idx], width=int(widths[idx[0]]), pad_id=pad_id,
+                            token_types=wants_types)
+        out[idx] = reduce(request.infer(feed)[output], feed["attention_mask"])
     return out

@@ -4,69 +4,36 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import os
 import hashlib
 import logging
-import threading
+import os
 import warnings
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
-from ..text.medical_texts import calibration_samples
-from ..errors import (
-    EmbeddingIntegrityError,
-    InputTooLongError,
-    InvalidInputError,
-    ModelLoadError,
-    TruncationWarning,
-)
-from .batching import run_sorted_batches
+from ..errors import EmbeddingIntegrityError, InputTooLongError, InvalidInputError, TruncationWarning
 from ..inputs import validate_texts
-from .settings import EncoderSettings, read_settings, settings_from_spec
-from .cache import (
-    PicklesWithoutModel,
-    PRECISIONS,
-    ModelSource,
-    compile_model,
-    ensure_ir,
-    export_with_optimum,
-    quantize_int8,
-    precision_family,
-    read_manifest,
-    resolve_source,
-)
+from ..text.medical_texts import calibration_samples
+from .batching import model_inputs, run_sorted_batches
+from .cache import read_manifest
+from .export import export_with_optimum, quantize_int8
+from .lifecycle import LazyModel, pinned_source
+from .options import EncoderOptions, Precision, Truncation, precision_family
 from .pooling import l2_normalize, pool
-from .registry import DEFAULT_MODEL, ModelSpec, get_model_spec
+from .registry import DEFAULT_MODEL, get_model_spec
+from .runtime import compile_model
+from .settings import EncoderSettings, read_settings, settings_from_spec
+from .tokenizer import load_tokenizer, pad_token_id
 
 logger = logging.getLogger(__name__)
 
-Precision = Literal["auto", "fp32", "bf16", "int8"]
-Truncation = Literal["warn", "error", "silent"]
-_TASK = "feature-extraction"
-
-
-def load_tokenizer(folder: Path):
-    """The fast (Rust) tokenizer saved beside the IR, and its padding id. Imports neither torch nor transformers."""
-    import json
-
-    from tokenizers import Tokenizer
-
-    path = folder / "tokenizer.json"
-    if not path.is_file():
-        raise ModelLoadError(f"{folder} has no tokenizer.json; delete this cache entry so it is re-exported.")
-    tokenizer = Tokenizer.from_file(str(path))
-    tokenizer.no_padding()
-    tokenizer.no_truncation()
-    pad_token = "[PAD]"
-    config_path = folder / "tokenizer_config.json"
-    if config_path.is_file():
-        pad = json.loads(config_path.read_text(encoding="utf-8")).get("pad_token") or pad_token
-        pad_token = pad.get("content", pad_token) if isinstance(pad, dict) else str(pad)
-    pad_id = tokenizer.token_to_id(pad_token)
-    return tokenizer, (0 if pad_id is None else pad_id)
+#: What must be equal for two encoders' vectors to share an index (precision only by family: auto and fp32
+#: agree). The store checks a collection's recorded fingerprint on exactly these keys.
+FINGERPRINT_MATCH_KEYS = ("model_id", "revision", "dim", "pooling", "normalize", "precision_family", "max_length",
+                          "query_prefix", "document_prefix")
 
 
 class _Loaded:
@@ -76,46 +43,44 @@ class _Loaded:
         self.folder = folder
         self.settings = settings
         self.manifest = read_manifest(folder)
-        self.tokenizer, self.pad_id = load_tokenizer(folder)
+        self.tokenizer = load_tokenizer(folder, cache_entry=True)
+        self.pad_id = pad_token_id(folder, self.tokenizer)
         self.compiled = compile_model(folder, precision, threads=threads)
         # A second instance that cuts at max_length; the first stays untouched for token counting.
-        self.truncating_tokenizer, _ = load_tokenizer(folder)
+        self.truncating_tokenizer = load_tokenizer(self.tokenizer)
         self.truncating_tokenizer.enable_truncation(settings.max_length)
         self.output = self.compiled.output(0)
 
 
-class MedEmbedEncoder(PicklesWithoutModel):
+class MedEmbedEncoder(LazyModel):
     """Turns text into MedEmbed vectors on the CPU through OpenVINO.
 
     The model is exported from its checkpoint to OpenVINO once and cached on disk, keyed by model,
     revision and precision; later starts load the cached IR without torch and without a hub call.
     Construction is cheap: nothing is loaded until the first encode (or :meth:`load`).
 
+    Every argument is an option of :class:`~medembed_rag.models.options.EncoderOptions`, which documents each
+    (the framework faces, the Spark stage and the command line take the same options). Pass ``options=`` to
+    build the encoder from such an object instead.
+
     Args:
-        model: A hub id (the registered MedEmbed models are pinned to a revision) or a local folder
-            holding a BERT-family checkpoint, optionally with sentence-transformers files.
-        revision: The hub commit to load. Defaults to the registry's pinned revision; an unregistered
-            hub model without one is loaded from ``main`` with a warning.
-        precision: ``"auto"`` (the faster of fp32 and bf16 on this CPU, measured once and cached; bf16 only
-            where its vectors match fp32's: see :mod:`medembed_rag.models.precision`), ``"fp32"`` (exact), ``"bf16"``
-            (forced), or ``"int8"`` (static quantisation of weights and activations with NNCF; the layers
-            left in floating point run as ``auto`` decides).
-        max_length: The most tokens per input, special tokens included; default and upper bound is the
-            model's own limit.
-        batch_size: Inputs per forward pass. Inputs are sorted by length first, so padding stays small.
-        cache_dir: Where exported models are kept (default ``$MEDEMBED_RAG_CACHE`` or
-            ``~/.cache/medembed-rag``).
-        show_progress: Show a progress bar; ``None`` shows one only for runs of more than 8 batches.
-        truncation: What to do with inputs longer than ``max_length``: ``"warn"`` (cut them and warn once
-            per call with their count), ``"error"`` (raise :class:`InputTooLongError`), or ``"silent"``.
-        calibration_texts: Texts to calibrate ``int8`` with (default: built-in medical sentences).
-        num_threads: CPU threads OpenVINO may use (default: all cores). Setting it also stops OpenVINO
-            pinning its threads to cores, so several processes with a share each (Spark tasks, server
-            workers) spread over the CPU instead of piling onto the first cores.
-        query_prefix: Text put before every query, replacing the model's own query prompt (MedEmbed has
-            none). Part of the fingerprint, so an index remembers it.
+        model: A hub id (the registered MedEmbed models are pinned to a revision) or a local folder.
+        revision: The hub commit; default: the registry's pinned revision.
+        precision: ``"auto"``, ``"fp32"``, ``"bf16"`` or ``"int8"`` (see :mod:`medembed_rag.models.precision`).
+        max_length: The most tokens per input, special tokens included; default: the model's own limit.
+        batch_size: Inputs per forward pass.
+        cache_dir: Where exported models are kept.
+        show_progress: Progress bars; ``None``: only for work longer than about a second.
+        truncation: ``"warn"``, ``"error"`` (raise :class:`InputTooLongError`) or ``"silent"``.
+        calibration_texts: Texts to calibrate ``int8`` with.
+        num_threads: CPU threads OpenVINO may use.
+        query_prefix: Text put before every query, replacing the model's own query prompt.
         document_prefix: The same for documents.
+        options: All of the above as one :class:`EncoderOptions` (then pass no other argument).
     """
+
+    task = "feature-extraction"
+    label = "embedding model"
 
     def __init__(
         self,
@@ -131,48 +96,45 @@ class MedEmbedEncoder(PicklesWithoutModel):
         num_threads: int | None = None,
         query_prefix: str | None = None,
         document_prefix: str | None = None,
+        *,
+        options: EncoderOptions | None = None,
     ) -> None:
-        if precision not in PRECISIONS:
-            raise InvalidInputError(f"precision must be one of {', '.join(PRECISIONS)}; got {precision!r}")
-        if truncation not in ("warn", "error", "silent"):
-            raise InvalidInputError(f"truncation must be 'warn', 'error' or 'silent'; got {truncation!r}")
-        if not isinstance(batch_size, int) or batch_size < 1:
-            raise InvalidInputError(f"batch_size must be a positive integer; got {batch_size!r}")
-        if max_length is not None and (not isinstance(max_length, int) or max_length < 8):
-            raise InvalidInputError(f"max_length must be an integer of at least 8; got {max_length!r}")
-        self._spec: ModelSpec | None = None if not isinstance(model, str) else get_model_spec(model)
-        pinned = revision or (self._spec.revision if self._spec else None)
-        self._source: ModelSource = resolve_source(model, pinned)
-        if not self._source.is_local and pinned is None:
-            warnings.warn(
-                f"{model} is loaded without a pinned revision (from 'main'); pass revision='<commit>' so "
-                f"the model cannot change under an existing index.",
-                UserWarning,
-                stacklevel=2,
+        if options is None:
+            options = EncoderOptions(
+                model=os.fspath(model) if isinstance(model, os.PathLike) else model, revision=revision,
+                precision=precision, max_length=max_length, batch_size=batch_size,
+                cache_dir=os.fspath(cache_dir) if cache_dir is not None else None, show_progress=show_progress,
+                truncation=truncation, num_threads=num_threads, query_prefix=query_prefix,
+                document_prefix=document_prefix,
+                calibration_texts=tuple(calibration_texts) if calibration_texts is not None and not isinstance(
+                    calibration_texts, str) else calibration_texts,
             )
-        self.precision: Precision = precision
-        self.batch_size = batch_size
-        self.cache_dir = Path(cache_dir).expanduser() if cache_dir is not None else None
-        self.show_progress = show_progress
-        self.truncation: Truncation = truncation
-        self.num_threads = num_threads
-        self._requested_max_length = max_length
-        for name, value in (("query_prefix", query_prefix), ("document_prefix", document_prefix)):
-            if value is not None and not isinstance(value, str):
-                raise InvalidInputError(f"{name} must be a string or None; got {type(value).__name__}")
-        self._prefixes = {"query_prefix": query_prefix, "document_prefix": document_prefix}
-        self._calibration = list(validate_texts(calibration_texts, what="calibration text")) if calibration_texts else None
-        self._loaded: _Loaded | None = None
-        self._lock = threading.Lock()
-        self.exports_run = 0
-        """How many exports this encoder ran (0 when it loaded from the cache)."""
+        elif not isinstance(options, EncoderOptions):
+            raise InvalidInputError(f"options must be an EncoderOptions, got {type(options).__name__}")
+        self.options = options
+        self._spec = get_model_spec(options.model)
+        source_arg = model if isinstance(model, os.PathLike) and options.model == os.fspath(model) else options.model
+        source = pinned_source(source_arg, options.revision, self._spec.revision if self._spec else None)
+        self._init_lazy(source, options.cache_dir, options.show_progress)
+
+    # ------------------------------------------------------------------ options, as attributes
+    @property
+    def precision(self) -> Precision:
+        return self.options.precision
+
+    @property
+    def batch_size(self) -> int:
+        return self.options.batch_size
+
+    @property
+    def truncation(self) -> Truncation:
+        return self.options.truncation
+
+    @property
+    def num_threads(self) -> int | None:
+        return self.options.num_threads
 
     # ------------------------------------------------------------------ description
-    @property
-    def model_id(self) -> str:
-        """The hub id, or the resolved path of a local folder."""
-        return self._source.model_id
-
     @property
     def revision(self) -> str:
         """The hub revision, or ``local-<signature>`` for a local folder."""
@@ -201,12 +163,12 @@ class MedEmbedEncoder(PicklesWithoutModel):
 
     @property
     def variant(self) -> str:
-        """The cache variant: the IR for ``auto`` and ``fp32`` is the same fp32 export."""
+        """The cache variant: the IR for ``auto``, ``fp32`` and ``bf16`` is the same fp32 export."""
         if self.precision != "int8":
             return "fp32"
-        if self._calibration is None:
+        if self.options.calibration_texts is None:
             return "int8"
-        digest = hashlib.sha256("\0".join(self._calibration).encode()).hexdigest()[:8]
+        digest = hashlib.sha256("\0".join(self.options.calibration_texts).encode()).hexdigest()[:8]
         return f"int8-cal{digest}"
 
     @property
@@ -228,18 +190,10 @@ class MedEmbedEncoder(PicklesWithoutModel):
 
     def init_kwargs(self) -> dict[str, Any]:
         """Constructor arguments that rebuild an equivalent encoder (plain values, safe to serialise)."""
-        return {
-            "model": self.model_id,
-            "revision": None if self._source.is_local else self.revision,
-            "precision": self.precision,
-            "max_length": self._requested_max_length,
-            "batch_size": self.batch_size,
-            "cache_dir": str(self.cache_dir) if self.cache_dir is not None else None,
-            "show_progress": self.show_progress,
-            "truncation": self.truncation,
-            "num_threads": self.num_threads,
-            **self._prefixes,
-        }
+        kwargs = self.options.to_dict()
+        kwargs["model"] = self.model_id
+        kwargs["revision"] = None if self._source.is_local else self.revision
+        return kwargs
 
     def __repr__(self) -> str:
         return f"MedEmbedEncoder(model={self.model_id!r}, revision={self.revision!r}, precision={self.precision!r})"
@@ -247,8 +201,9 @@ class MedEmbedEncoder(PicklesWithoutModel):
     # ------------------------------------------------------------------ loading
     def _adjust(self, settings: EncoderSettings) -> EncoderSettings:
         """Applies the caller's max_length and prefixes to the model's own settings."""
-        changes = {k: v for k, v in self._prefixes.items() if v is not None}
-        wanted = self._requested_max_length
+        changes = {k: getattr(self.options, k) for k in ("query_prefix", "document_prefix")
+                   if getattr(self.options, k) is not None}
+        wanted = self.options.max_length
         if wanted is not None:
             if wanted > settings.max_length:
                 raise InvalidInputError(
@@ -259,46 +214,18 @@ class MedEmbedEncoder(PicklesWithoutModel):
         return dataclasses.replace(settings, **changes) if changes else settings
 
     def _export(self, checkpoint: Path, out: Path) -> None:
-        export_with_optimum(_TASK)(checkpoint, out)
+        export_with_optimum(self.task)(checkpoint, out)
         if self.precision == "int8":
             settings = self._adjust(read_settings(checkpoint, self._spec))
-            tokenizer, _ = load_tokenizer(out)
+            tokenizer = load_tokenizer(out, cache_entry=True)
             tokenizer.enable_truncation(settings.max_length)
-            texts = self._calibration or calibration_samples()
-            samples = [
-                {
-                    "input_ids": np.asarray([enc.ids], dtype=np.int64),
-                    "attention_mask": np.asarray([enc.attention_mask], dtype=np.int64),
-                    "token_type_ids": np.asarray([enc.type_ids], dtype=np.int64),
-                }
-                for enc in tokenizer.encode_batch([settings.document_prefix + t for t in texts])
-            ]
-            quantize_int8(out, samples)
+            texts = self.options.calibration_texts or calibration_samples()
+            encodings = tokenizer.encode_batch([settings.document_prefix + t for t in texts])
+            quantize_int8(out, [model_inputs([e]) for e in encodings])
 
-    def _count_export(self) -> None:
-        self.exports_run += 1
-        logger.info("no cached OpenVINO model for %s (%s): exporting it once", self.model_id, self.variant)
-
-    def _ensure_export(self) -> Path:
-        return ensure_ir(self._source, task=_TASK, variant=self.variant, cache_dir=self.cache_dir,
-                         export=self._export, on_export=self._count_export)
-
-    def load(self) -> _Loaded:
-        """Loads the model now (exporting it first if the cache has no valid copy) and returns it."""
-        if self._loaded is not None:
-            return self._loaded
-        with self._lock:
-            if self._loaded is None:
-                folder = self._ensure_export()
-                settings = self._adjust(read_settings(folder, self._spec))
-                self._loaded = _Loaded(folder, self.precision, settings, self.num_threads)
-                logger.debug("loaded %s from %s", self.model_id, folder)
-        return self._loaded
-
-    @property
-    def cache_folder(self) -> Path:
-        """The verified cache entry of this model and precision (exported first if absent; not compiled)."""
-        return self._loaded.folder if self._loaded is not None else self._ensure_export()
+    def _build(self, folder: Path) -> _Loaded:
+        settings = self._adjust(read_settings(folder, self._spec))
+        return _Loaded(folder, self.precision, settings, self.num_threads)
 
     @property
     def tokenizer(self):

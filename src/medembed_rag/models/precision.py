@@ -24,6 +24,11 @@ from pathlib import Path
 
 import numpy as np
 
+from ..text.medical_texts import MEDICAL_SENTENCES
+from .batching import model_inputs
+from .cache import find_xml
+from .tokenizer import load_tokenizer, pad_token_id
+
 logger = logging.getLogger(__name__)
 
 MIN_COSINE = 0.999
@@ -177,20 +182,10 @@ def sample_inputs(folder: Path) -> dict[str, np.ndarray]:
     """A fixed batch of :data:`SAMPLE_TEXTS` built-in medical texts cut or padded to :data:`SAMPLE_TOKENS`."""
     import random
 
-    from tokenizers import Tokenizer
-
-    from ..text.medical_texts import MEDICAL_SENTENCES
-
-    tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+    tokenizer = load_tokenizer(folder, cache_entry=True)
     tokenizer.enable_truncation(SAMPLE_TOKENS)
-    tokenizer.enable_padding(length=SAMPLE_TOKENS)
     texts = [" ".join(random.Random(i).sample(MEDICAL_SENTENCES, len(MEDICAL_SENTENCES))) for i in range(SAMPLE_TEXTS)]
-    encodings = tokenizer.encode_batch(texts)
-    return {
-        "input_ids": np.asarray([e.ids for e in encodings], dtype=np.int64),
-        "attention_mask": np.asarray([e.attention_mask for e in encodings], dtype=np.int64),
-        "token_type_ids": np.asarray([e.type_ids for e in encodings], dtype=np.int64),
-    }
+    return model_inputs(tokenizer.encode_batch(texts), width=SAMPLE_TOKENS, pad_id=pad_token_id(folder, tokenizer))
 
 
 def _compare(reference: np.ndarray, other: np.ndarray) -> float:
@@ -210,8 +205,6 @@ def time_precision(folder: Path, precision: str, feed: dict[str, np.ndarray], re
     """(documents per second, first output) of the IR with its float layers at ``precision`` (``fp32``/``bf16``)."""
     import openvino as ov
     import openvino.properties.hint as hints
-
-    from .cache import find_xml
 
     core = ov.Core()
     model = core.read_model(find_xml(folder))

@@ -42,7 +42,7 @@ class ModelSpec:
 
 
 DEFAULT_MODEL = "abhinand/MedEmbed-base-v0.1"
-DEFAULT_RERANKER = "ncbi/MedCPT-Cross-Encoder"  # its spec and pinned revision live in rerank.py
+DEFAULT_RERANKER = "ncbi/MedCPT-Cross-Encoder"
 
 _MODELS: tuple[ModelSpec, ...] = (
     ModelSpec(
@@ -87,3 +87,31 @@ def list_supported_models() -> list[ModelSpec]:
 def get_model_spec(model_id: str) -> ModelSpec | None:
     """Returns the registered spec for a hub id (case-insensitive), or ``None``."""
     return _BY_ID.get(model_id.lower())
+
+
+@dataclass(frozen=True)
+class RerankerSpec:
+    """A registered cross-encoder: hub id, pinned revision (None: unpinned), length limit, licence."""
+
+    model_id: str
+    revision: str | None
+    max_length: int
+    license: str = ""
+
+
+_RERANKERS = (
+    RerankerSpec(DEFAULT_RERANKER, "71caf65d4927987813984f54c284405a13fcca49", 512, "public-domain"),
+    # General-purpose cross-encoders; no verified commit was recorded for them yet (pass revision= to pin).
+    RerankerSpec("BAAI/bge-reranker-base", None, 512, "mit"),
+    RerankerSpec("cross-encoder/ms-marco-MiniLM-L-6-v2", None, 512, "apache-2.0"),
+)
+
+
+def list_supported_rerankers() -> list[RerankerSpec]:
+    """The registered cross-encoders, medical first."""
+    return list(_RERANKERS)
+
+
+def get_reranker_spec(model_id: str) -> RerankerSpec | None:
+    """The registered cross-encoder for a hub id (case-insensitive), or ``None``."""
+    return next((s for s in _RERANKERS if s.model_id.lower() == model_id.lower()), None)

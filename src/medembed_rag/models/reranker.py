@@ -3,58 +3,36 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
-import threading
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 
-from ..text.medical_texts import MEDICAL_SENTENCES, calibration_samples
-from .encoder import load_tokenizer
-from ..errors import InputTooLongError, InvalidInputError, InvalidInputTypeError, ModelLoadError, TruncationWarning
-from .batching import run_sorted_batches
-from ..inputs import validate_texts
-from .registry import DEFAULT_RERANKER
-from .cache import (
-    PicklesWithoutModel,
-    PRECISIONS,
-    compile_model,
-    ensure_ir,
-    export_with_optimum,
-    quantize_int8,
-    resolve_source,
+from ..errors import (
+    EmbeddingIntegrityError,
+    InputTooLongError,
+    InvalidInputError,
+    InvalidInputTypeError,
+    ModelLoadError,
+    TruncationWarning,
 )
+from ..inputs import validate_texts
+from ..text.medical_texts import MEDICAL_SENTENCES, calibration_samples
+from .batching import model_inputs, run_sorted_batches
+from .export import export_with_optimum, quantize_int8
+from .lifecycle import LazyModel, pinned_source
+from .options import PRECISIONS, TRUNCATIONS, Precision, Truncation, check_choice, check_positive_int
+from .registry import DEFAULT_RERANKER, RerankerSpec, get_reranker_spec, list_supported_rerankers
+from .runtime import compile_model
+from .tokenizer import load_tokenizer, pad_token_id
+
+__all__ = ["MedEmbedReranker", "RankResult", "RerankerSpec", "list_supported_rerankers"]
 
 logger = logging.getLogger(__name__)
-
-_TASK = "text-classification"
-
-
-@dataclass(frozen=True)
-class RerankerSpec:
-    """A registered cross-encoder: hub id, pinned revision (None: unpinned), length limit, licence."""
-
-    model_id: str
-    revision: str | None
-    max_length: int
-    license: str = ""
-
-
-_RERANKERS = (
-    RerankerSpec("ncbi/MedCPT-Cross-Encoder", "71caf65d4927987813984f54c284405a13fcca49", 512, "public-domain"),
-    # General-purpose cross-encoders; no verified commit was recorded for them yet (pass revision= to pin).
-    RerankerSpec("BAAI/bge-reranker-base", None, 512, "mit"),
-    RerankerSpec("cross-encoder/ms-marco-MiniLM-L-6-v2", None, 512, "apache-2.0"),
-)
-
-
-def list_supported_rerankers() -> list[RerankerSpec]:
-    """The registered cross-encoders, medical first."""
-    return list(_RERANKERS)
 
 
 class RankResult(NamedTuple):
@@ -64,12 +42,20 @@ class RankResult(NamedTuple):
     score: float
 
 
-class MedEmbedReranker(PicklesWithoutModel):
+class _Loaded(NamedTuple):
+    compiled: object
+    tokenizer: object  # cuts the passage side of a pair at the limit
+    query_tokenizer: object  # never cuts: counts a query's tokens
+    pad_id: int
+    limit: int
+
+
+class MedEmbedReranker(LazyModel):
     """Scores (query, passage) pairs with a cross-encoder on OpenVINO and orders passages by relevance.
 
     The default is MedCPT's cross-encoder (trained on PubMed search logs). Any local folder with a
     BERT-family sequence-classification model with one output also works. The model is exported once and
-    cached by the same helper as the encoder.
+    cached by the same lifecycle as the encoder (:mod:`medembed_rag.models.lifecycle`).
 
     Pairs are scored in length-sorted batches. A pair longer than ``max_length`` is cut on the passage side
     only, never the query; the number of cut pairs is reported once per call.
@@ -85,73 +71,50 @@ class MedEmbedReranker(PicklesWithoutModel):
         truncation: ``"warn"`` (cut long passages and warn once per call), ``"silent"``, or ``"error"``.
     """
 
+    task = "text-classification"
+    label = "reranker"
+
     def __init__(
         self,
         model: str | os.PathLike = DEFAULT_RERANKER,
         revision: str | None = None,
-        precision: Literal["auto", "fp32", "bf16", "int8"] = "auto",
+        precision: Precision = "auto",
         batch_size: int = 16,
         max_length: int | None = None,
         cache_dir: str | os.PathLike | None = None,
         num_threads: int | None = None,
-        truncation: Literal["warn", "error", "silent"] = "warn",
+        truncation: Truncation = "warn",
     ) -> None:
-        if precision not in PRECISIONS:
-            raise InvalidInputError(f"precision must be one of {', '.join(PRECISIONS)}; got {precision!r}")
-        if not isinstance(batch_size, int) or batch_size < 1:
-            raise InvalidInputError(f"batch_size must be a positive integer; got {batch_size!r}")
-        if truncation not in ("warn", "error", "silent"):
-            raise InvalidInputError(f"truncation must be 'warn', 'error' or 'silent'; got {truncation!r}")
-        spec = next((s for s in _RERANKERS if isinstance(model, str) and s.model_id.lower() == model.lower()), None)
-        pinned = revision or (spec.revision if spec else None)
-        self._source = resolve_source(model, pinned)
-        if not self._source.is_local and pinned is None:
-            warnings.warn(
-                f"{model} is loaded without a pinned revision (from 'main'); pass revision='<commit>'.",
-                UserWarning,
-                stacklevel=2,
-            )
+        check_choice("precision", precision, PRECISIONS)
+        check_positive_int("batch_size", batch_size)
+        check_choice("truncation", truncation, TRUNCATIONS)
+        spec = get_reranker_spec(model) if isinstance(model, str) else None
         self._spec_max = spec.max_length if spec else None
         self._requested_max_length = max_length
         self.precision = precision
         self.batch_size = batch_size
-        self.cache_dir = Path(cache_dir).expanduser() if cache_dir is not None else None
         self.num_threads = num_threads
         self.truncation = truncation
-        self._loaded = None
-        self._lock = threading.Lock()
-        self.exports_run = 0
-        self._folder: Path | None = None
-
-    @property
-    def model_id(self) -> str:
-        return self._source.model_id
+        self._init_lazy(pinned_source(model, revision, spec.revision if spec else None), cache_dir, False)
 
     def __repr__(self) -> str:
         return f"MedEmbedReranker(model={self.model_id!r}, precision={self.precision!r})"
 
-
     # ------------------------------------------------------------------ loading
+    @property
+    def variant(self) -> str:
+        return "int8" if self.precision == "int8" else "fp32"
+
     def _export(self, checkpoint: Path, out: Path) -> None:
-        export_with_optimum(_TASK)(checkpoint, out)
+        export_with_optimum(self.task)(checkpoint, out)
         if self.precision == "int8":
-            tokenizer, _ = load_tokenizer(out)
+            tokenizer = load_tokenizer(out, cache_entry=True)
             tokenizer.enable_truncation(self._limit(out), strategy="only_second")
             passages = calibration_samples(64)
             pairs = [(MEDICAL_SENTENCES[i % 8], p) for i, p in enumerate(passages)]  # the first 8 are questions
-            samples = [
-                {
-                    "input_ids": np.asarray([e.ids], dtype=np.int64),
-                    "attention_mask": np.asarray([e.attention_mask], dtype=np.int64),
-                    "token_type_ids": np.asarray([e.type_ids], dtype=np.int64),
-                }
-                for e in tokenizer.encode_batch(pairs)
-            ]
-            quantize_int8(out, samples)
+            quantize_int8(out, [model_inputs([e]) for e in tokenizer.encode_batch(pairs)])
 
     def _limit(self, folder: Path) -> int:
-        import json
-
         config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
         limit = min(int(config.get("max_position_embeddings", 512)), self._spec_max or 512)
         labels = int(config.get("num_labels", len(config.get("id2label", {}) or {0: 0})))
@@ -167,32 +130,12 @@ class MedEmbedReranker(PicklesWithoutModel):
             return wanted
         return limit
 
-    def _count_export(self) -> None:
-        self.exports_run += 1
-
-    def _ensure_export(self) -> Path:
-        return ensure_ir(self._source, task=_TASK, variant="int8" if self.precision == "int8" else "fp32",
-                         cache_dir=self.cache_dir, export=self._export, on_export=self._count_export)
-
-    @property
-    def cache_folder(self) -> Path:
-        """The verified cache entry of this model and precision (exported first if absent; not compiled)."""
-        return self._folder if self._folder is not None else self._ensure_export()
-
-    def load(self):
-        """Loads (exporting once if needed) and returns the compiled model bundle."""
-        if self._loaded is None:
-            with self._lock:
-                if self._loaded is None:
-                    folder = self._ensure_export()
-                    limit = self._limit(folder)
-                    tokenizer, pad_id = load_tokenizer(folder)
-                    tokenizer.enable_truncation(limit, strategy="only_second")
-                    query_tokenizer, _ = load_tokenizer(folder)
-                    compiled = compile_model(folder, self.precision, threads=self.num_threads)
-                    self._folder = folder
-                    self._loaded = (compiled, tokenizer, query_tokenizer, pad_id, limit)
-        return self._loaded
+    def _build(self, folder: Path) -> _Loaded:
+        limit = self._limit(folder)
+        tokenizer = load_tokenizer(folder, cache_entry=True)
+        tokenizer.enable_truncation(limit, strategy="only_second")
+        return _Loaded(compile_model(folder, self.precision, threads=self.num_threads), tokenizer,
+                       load_tokenizer(folder, cache_entry=True), pad_token_id(folder, tokenizer), limit)
 
     # ------------------------------------------------------------------ scoring
     def predict(self, query: str, passages: list[str]) -> np.ndarray:

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from ...errors import InvalidInputError, InvalidInputTypeError, MissingDependencyError
-from ...models.cache import PRECISIONS, precision_family
+from ...models.options import PRECISIONS, precision_family
 from ...models.registry import DEFAULT_MODEL
 
 try:

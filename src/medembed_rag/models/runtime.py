@@ -1,0 +1,37 @@
+"""Compiling a cache entry's IR for the CPU, its float layers at the precision asked for (or measured)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .cache import find_xml
+from .precision import resolve_float_precision
+
+def float_precision(folder: Path, precision: str) -> str:
+    """The precision the IR's floating-point layers run at: ``fp32`` and ``bf16`` as asked; for ``auto`` and
+    ``int8`` the one measured fastest on this CPU (:func:`medembed_rag.models.precision.resolve_float_precision`)."""
+    if precision in ("fp32", "bf16"):
+        return precision
+    return resolve_float_precision(folder).precision
+
+
+def compile_model(folder: Path, precision: str, *, threads: int | None = None):
+    """Compiles the entry's IR for the CPU, its float layers at :func:`float_precision`."""
+    import openvino as ov
+    import openvino.properties.hint as hints
+
+    config: dict = {
+        hints.performance_mode: hints.PerformanceMode.LATENCY,
+        hints.inference_precision: ov.Type.bf16 if float_precision(folder, precision) == "bf16" else ov.Type.f32,
+    }
+    if threads:
+        import openvino.properties as props
+
+        config[props.inference_num_threads] = int(threads)
+        # A thread budget means other processes share the machine (Spark tasks, server workers). OpenVINO
+        # pins its threads to the first cores by default, so such processes would all pile onto core 0
+        # (measured: two 1-thread processes ran at half speed); let the OS spread them instead.
+        config[hints.enable_cpu_pinning] = False
+    core = ov.Core()
+    return core.compile_model(core.read_model(find_xml(folder)), "CPU", config)
+
