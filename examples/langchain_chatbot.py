@@ -23,6 +23,7 @@ from langchain_core.prompts import ChatPromptTemplate  # noqa: E402
 
 from medembed_rag.integrations.langchain import (  # noqa: E402
     MedEmbedChatModel,
+    MedEmbedLangChainVectorStore,
     MedEmbedRerank,
     MedEmbedVerifiedAnswer,
 )
@@ -40,7 +41,8 @@ def main() -> None:
 
     with sample_store(args.store, collection="langchain-chatbot") as store:
         llm = MedEmbedChatModel()
-        retriever = store.as_langchain().as_retriever(search_kwargs={"k": 20 if args.rerank else 6})  # medembed
+        retriever = MedEmbedLangChainVectorStore.from_store(store).as_retriever(  # medembed
+            search_kwargs={"k": 20 if args.rerank else 6})
         if args.rerank:  # medembed (optional): rerankers need a bigger pool than they keep
             retriever = ContextualCompressionRetriever(base_compressor=MedEmbedRerank(model=args.rerank, top_n=3),
                                                        base_retriever=retriever)

@@ -23,6 +23,7 @@ from medembed_rag.integrations.llama_index import (  # noqa: E402
     MedEmbedLocalLLM,
     MedEmbedRerank,
     MedEmbedVerifiedQueryEngine,
+    vector_store_index,
 )
 
 
@@ -30,7 +31,7 @@ def main() -> None:
     args = chatbot_args(__doc__)
 
     with sample_store(args.store, collection="llamaindex-chatbot") as store:
-        index = store.as_llama_index_index()  # medembed: the store and its embedding
+        index = vector_store_index(store)  # medembed: the store and its embedding
         llm = MedEmbedLocalLLM()
         postprocessors = [MedEmbedRerank(model=args.rerank, top_n=6)] if args.rerank else []  # medembed: optional
         retriever = index.as_retriever(similarity_top_k=20 if args.rerank else 6)  # rerankers need a bigger pool

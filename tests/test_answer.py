@@ -16,6 +16,8 @@ from medembed_rag.answers.answerer import Passage, VerifiedAnswerer
 from medembed_rag.app.demo import SAMPLES
 from medembed_rag.errors import InvalidInputError
 from medembed_rag.answers.verify import extract_facts
+from medembed_rag.integrations.langchain import MedEmbedLangChainVectorStore
+from medembed_rag.integrations.llama_index import vector_store_index
 
 
 @pytest.fixture(scope="module")
@@ -167,7 +169,7 @@ def test_langchain_runnable_verifies_answers_over_any_retriever(sample_store):
 
     from medembed_rag.integrations.langchain import MedEmbedVerifiedAnswer
 
-    retriever = sample_store.as_langchain().as_retriever(search_kwargs={"k": 6})
+    retriever = MedEmbedLangChainVectorStore.from_store(sample_store).as_retriever(search_kwargs={"k": 6})
     llm = _ScriptedLLM("Enoxaparin 40 mg is injected once daily for 6 weeks [1].")
     chain = RunnablePassthrough.assign(context=lambda x: retriever.invoke(x["input"])) | RunnablePassthrough.assign(
         answer=MedEmbedVerifiedAnswer(llm=llm, encoder=sample_store.encoder))
@@ -185,7 +187,7 @@ def test_llama_index_query_engine_verifies_answers(sample_store):
     pytest.importorskip("llama_index.core")
     from medembed_rag.integrations.llama_index import MedEmbedVerifiedQueryEngine
 
-    index = sample_store.as_llama_index_index()
+    index = vector_store_index(sample_store)
     engine = MedEmbedVerifiedQueryEngine(retriever=index.as_retriever(similarity_top_k=6),
                                          encoder=sample_store.encoder)
     response = engine.query("How long after the last lithium dose should the blood sample be taken?")

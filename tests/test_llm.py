@@ -7,7 +7,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import pytest
 
 from medembed_rag import ModelLoadError
-from medembed_rag import llm as llm_module
+from medembed_rag.models import llm as llm_module
 from medembed_rag.models.llm import OpenAICompatibleLLM, answer_with_citations, default_llm
 
 

@@ -14,6 +14,8 @@ from langchain_tests.integration_tests import VectorStoreIntegrationTests
 from medembed_rag import MedEmbedEncoder, ModelMismatchError, StoreUnavailableError
 from medembed_rag.errors import DocumentNotFoundError, InvalidInputError, InvalidInputTypeError
 from medembed_rag.index.store import MedEmbedChromaStore
+from medembed_rag.integrations.langchain import MedEmbedLangChainVectorStore
+from medembed_rag.integrations.llama_index import vector_store_index
 
 from .chroma_server import ChromaServer
 from .sample_texts import PASSAGES, QUERIES
@@ -48,7 +50,7 @@ class TestLangChainViewStandard(VectorStoreIntegrationTests):
     @pytest.fixture
     def vectorstore(self, tmp_path, encoder):
         with MedEmbedChromaStore(tmp_path / "lc", encoder=encoder) as s:
-            yield s.as_langchain()
+            yield MedEmbedLangChainVectorStore.from_store(s)
 
     @property
     def has_async(self) -> bool:
@@ -57,8 +59,8 @@ class TestLangChainViewStandard(VectorStoreIntegrationTests):
 
 def test_stock_llama_index_and_langchain_find_the_right_passage(store):
     store.add_documents(PASSAGES, ids=IDS)
-    engine_index = store.as_llama_index_index()
-    retriever = store.as_langchain().as_retriever(search_kwargs={"k": 1})
+    engine_index = vector_store_index(store)
+    retriever = MedEmbedLangChainVectorStore.from_store(store).as_retriever(search_kwargs={"k": 1})
     li_retriever = engine_index.as_retriever(similarity_top_k=1)
     for question, target in QUERIES:
         assert retriever.invoke(question)[0].id == IDS[target]

@@ -15,6 +15,8 @@ import threading
 import pytest
 
 from medembed_rag.index.store import MedEmbedChromaStore
+from medembed_rag.integrations.langchain import MedEmbedLangChainVectorStore
+from medembed_rag.integrations.llama_index import MedEmbedLlamaIndexVectorStore
 
 from .chroma_server import ChromaServer
 from .sample_texts import PASSAGES, QUERIES
@@ -46,7 +48,7 @@ class TestLangChainVectorStoreStandard(VectorStoreIntegrationTests):
     @pytest.fixture
     def vectorstore(self, tmp_path, encoder):
         with MedEmbedChromaStore(tmp_path / "lc-suite", encoder=encoder) as store:
-            yield store.as_langchain()
+            yield MedEmbedLangChainVectorStore.from_store(store)
 
 
 # ---------------------------------------------------------------------- each face writes what add_documents writes
@@ -59,7 +61,7 @@ def test_langchain_face_writes_the_store_records_and_hybrid_and_delete_behave_th
     with MedEmbedChromaStore(tmp_path / "a", encoder=encoder) as direct, \
             MedEmbedChromaStore(tmp_path / "b", encoder=encoder) as via_face:
         direct.add_documents(docs, ids=ids, metadatas=metas)
-        face = via_face.as_langchain()
+        face = MedEmbedLangChainVectorStore.from_store(via_face)
         assert face.add_documents([Document(page_content=t, metadata=m, id=i) for t, m, i in zip(docs, metas, ids)]) == ids
         assert _snapshot(via_face) == _snapshot(direct)  # same ids, text, metadata (headings, offsets, doc ids)
         assert len([c for c in _snapshot(direct) if c.startswith("long::")]) > 1
@@ -99,7 +101,7 @@ def test_llama_index_face_writes_through_the_store(tmp_path, encoder):
         for question, target in QUERIES:
             assert retriever.retrieve(question)[0].node.ref_doc_id == IDS[target]
             assert store.hybrid().query(question, 1)[0].doc_id == IDS[target]
-        face = store.as_llama_index()
+        face = MedEmbedLlamaIndexVectorStore.from_store(store)
         hybrid = face.query(VectorStoreQuery(query_str="zolvarin potassium", similarity_top_k=1, mode=VectorStoreQueryMode.HYBRID))
         assert hybrid.nodes[0].ref_doc_id == "long"
         index.delete_ref_doc("long")
@@ -111,7 +113,7 @@ def test_llama_index_face_writes_through_the_store(tmp_path, encoder):
 def _storage(store):
     from llama_index.core import StorageContext
 
-    return StorageContext.from_defaults(vector_store=store.as_llama_index())
+    return StorageContext.from_defaults(vector_store=MedEmbedLlamaIndexVectorStore.from_store(store))
 
 
 def test_llama_index_vectors_of_another_model_are_never_written(tmp_path, encoder):
@@ -119,7 +121,7 @@ def test_llama_index_vectors_of_another_model_are_never_written(tmp_path, encode
 
     with MedEmbedChromaStore(tmp_path / "s", encoder=encoder) as store:
         node = TextNode(id_="n1", text=PASSAGES[2], embedding=[0.5] * 7)  # e.g. from another embed model
-        store.as_llama_index().add([node])
+        MedEmbedLlamaIndexVectorStore.from_store(store).add([node])
         got = store.collection.get(ids=["n1"], include=["embeddings"])["embeddings"][0]
         assert abs(float(got @ encoder.encode_documents([PASSAGES[2]])[0]) - 1.0) < 1e-4
 

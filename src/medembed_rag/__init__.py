@@ -1,8 +1,9 @@
 """medembed-rag: MedEmbed medical embeddings for retrieval-augmented generation, fast on a CPU.
 
-The top-level package holds the framework-free core. Framework adapters live in
-``medembed_rag.integrations.llama_index`` and ``medembed_rag.integrations.langchain`` and import their
-framework only when used.
+The top-level package holds the framework-free core: the encoder and its options here; the store, the
+reranker, the chunker and the answerer are imported on first use (``from medembed_rag import
+MedEmbedChromaStore``). Framework faces live in ``medembed_rag.integrations.<framework>`` and import their
+framework only when used. ARCHITECTURE.md at the repository root maps the packages.
 """
 
 from .telemetry import disable_library_telemetry
@@ -28,20 +29,43 @@ from .errors import (  # noqa: E402
     StoreUnavailableError,
     TruncationWarning,
 )
-from .models.settings import EncoderSettings  # noqa: E402
+from .models.options import EncoderOptions  # noqa: E402
 from .models.pooling import Pooling  # noqa: E402
 from .models.registry import DEFAULT_MODEL, ModelSpec, get_model_spec, list_supported_models  # noqa: E402
+from .models.settings import EncoderSettings  # noqa: E402
+
+# Imported on first use: each pulls in more (Chroma's client, SQLite, the chunker's rules).
+_LAZY = {
+    "MedEmbedChromaStore": "medembed_rag.index.store",
+    "HybridRetriever": "medembed_rag.index.hybrid",
+    "MedicalChunker": "medembed_rag.chunking",
+    "MedEmbedReranker": "medembed_rag.models.reranker",
+    "VerifiedAnswerer": "medembed_rag.answers.answerer",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'medembed_rag' has no attribute {name!r}")
 
 __all__ = [
     "DEFAULT_MODEL",
     "DocumentNotFoundError",
     "EmbeddingIntegrityError",
+    "EncoderOptions",
     "EncoderSettings",
+    "HybridRetriever",
     "InputTooLongError",
     "InvalidInputError",
     "InvalidInputTypeError",
+    "MedEmbedChromaStore",
     "MedEmbedEncoder",
     "MedEmbedError",
+    "MedEmbedReranker",
+    "MedicalChunker",
     "MissingDependencyError",
     "ModelLoadError",
     "ModelMismatchError",
@@ -53,6 +77,7 @@ __all__ = [
     "StoreLockedError",
     "StoreUnavailableError",
     "TruncationWarning",
+    "VerifiedAnswerer",
     "__version__",
     "get_model_spec",
     "list_supported_models",

@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InvalidInputError
+from ..index.records import Hit
 from ..inputs import validate_texts
 from .verify import check_sentence, content_words, extract_facts, split_sentences, word_keys
 
@@ -79,15 +80,8 @@ def asks_for_quantity(question: str) -> bool:
     return bool(_QUANTITY_QUESTION.search(question))
 
 
-@dataclass(frozen=True)
-class Passage:
-    """A retrieved chunk handed to the answerer (``Hit`` from the store has the same fields)."""
-
-    id: str
-    doc_id: str | None
-    text: str
-    score: float = 0.0
-    metadata: Mapping[str, Any] = field(default_factory=dict)
+Passage = Hit
+"""A retrieved chunk handed to the answerer: the store's own :class:`~medembed_rag.index.records.Hit`."""
 
 
 @dataclass(frozen=True)
@@ -349,11 +343,11 @@ class VerifiedAnswerer:
         return VerifiedAnswer(question, False, text, closest, [], "abstained", why)
 
 
-def _as_passage(hit: Any) -> Passage:
-    """A :class:`Passage` from a store ``Hit`` (or anything with the same fields)."""
-    if isinstance(hit, Passage):
+def _as_passage(hit: Any) -> Hit:
+    """A :class:`Hit` from anything with its fields (a framework's own hit type)."""
+    if isinstance(hit, Hit):
         return hit
-    return Passage(hit.id, hit.doc_id, hit.text, hit.score, dict(hit.metadata or {}))
+    return Hit(hit.id, hit.doc_id, hit.text, hit.score, dict(hit.metadata or {}))
 
 
 _NUMBER = re.compile(r"\b\d+(?:\.\d+)?\b")

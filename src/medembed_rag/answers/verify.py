@@ -14,6 +14,9 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from ..text.sentences import split_sentences
+from ..text.words import NOT_FACT_WORDS, STOPWORDS
+
 __all__ = ["Facts", "check_sentence", "content_words", "extract_facts", "split_sentences", "word_keys"]
 
 _NUMBER_WORDS = {
@@ -81,14 +84,7 @@ _DRUG_STEMS = re.compile(
 _NEGATIONS = re.compile(r"\b(?:not|no|never|don't|do not|doesn't|shouldn't|mustn't|cannot|can't|avoid|without|stop)\b")
 # "no more than 1.5 litres" states a limit, like "at most" or "maximum"; it is not a negation.
 _LIMITS = re.compile(r"\b(?:no|not) (?:more|later|longer|higher|fewer|less|lower) than\b|\bdo not exceed\b")
-_STOPWORDS = frozenset("""
-a about above after again against all also am an and any are as at be because been before being below between
-both but by can could did do does doing down during each few for from further had has have having he her here
-hers him his how i if in into is it its itself just may me might more most must my no nor not of off on once
-only or other our out over own per same she should so some such than that the their them then there these they
-this those through to too under until up very was we were what when where which while who whom why will with
-would you your yours usually generally typically often always please also
-""".split())
+_STOPWORDS = STOPWORDS | NOT_FACT_WORDS
 
 
 @dataclass(frozen=True)
@@ -102,48 +98,6 @@ class Facts:
     negated: bool
 
 
-def split_sentences(text: str) -> list[str]:
-    """Sentences of ``text``; list items and lines are their own sentences, markdown headings are dropped.
-
-    Decimal points ("2.0"), abbreviations with inner dots ("e.g.", "i.v.", "b.i.d.") and "Dr." do not end a
-    sentence.
-    """
-    out: list[str] = []
-    for line in _logical_lines(text):
-        current: list[str] = []
-        tokens = line.split()
-        for i, token in enumerate(tokens):
-            current.append(token)
-            following = tokens[i + 1] if i + 1 < len(tokens) else ""
-            ends = token[-1:] in ".!?" or token.endswith((".)", '."', ".'"))
-            abbreviation = _ABBREVIATION.search(token) is not None or (i == 0 and re.fullmatch(r"\d+[.)]", token))
-            if following and ends and not abbreviation and re.match(r"[\"'(\[A-Z0-9]", following):
-                out.append(" ".join(current))
-                current = []
-        if current:
-            out.append(" ".join(current))
-    return [s for s in out if len(s) > 1]
-
-
-def _logical_lines(text: str) -> list[str]:
-    """Lines re-joined where prose was wrapped; a blank line, a heading, a list item or a "LABEL:" starts anew."""
-    lines: list[str] = []
-    joinable = False
-    for raw in text.splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            joinable = False
-            continue
-        starts_item = re.match(r"(?:[-*\u2022]|\d+[.)])\s|[A-Z][A-Z0-9 /&()-]{2,}:", line) is not None
-        if joinable and not starts_item:
-            lines[-1] += " " + line
-        else:
-            lines.append(line)
-        joinable = True
-    return lines
-
-
-_ABBREVIATION = re.compile(r"^\(?(?:[a-zA-Z]\.)+$|^(?:Dr|Mr|Mrs|Ms|vs|St|approx|Fig|No|etc)\.$", re.I)
 
 
 def _normalise(text: str) -> str:

@@ -7,8 +7,11 @@ between boundaries (whitespace, characters a tokenizer drops) always stays insid
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import NamedTuple
+
+from ..text.sentences import sentence_spans as sentences
+
+__all__ = ["SECTION_NAMES", "Section", "find_sections", "paragraphs", "sentences", "split_sections", "words"]
 
 # Section names of clinical notes, leaflets, guidelines and papers (matched case-insensitively when they
 # stand alone on a line, or start a line followed by a colon).
@@ -39,15 +42,6 @@ HEADER_RE = re.compile(
     re.MULTILINE,
 )
 
-ABBREVIATIONS = frozenset(
-    """e.g i.e etc vs v cf al approx ca dr mr mrs ms prof st sr jr fig figs no nos vol vols pp ed eds dept inc ltd
-    co corp b.i.d t.i.d q.i.d q.d q.h q.o.d p.o p.r.n i.v i.m s.c s.l h.s a.c p.c o.d o.s o.u u.s.p pt pts hx dx
-    tx rx sx fx wk wks yr yrs hr hrs mo mos min max sec resp approx. est incl jan feb mar apr jun jul aug sep sept
-    oct nov dec mon tue wed thu fri sat sun ref refs eq eqs no. op viz""".split()
-)
-_SENTENCE_END = re.compile(r"[.!?]+[\"')\]]*(?=\s)")
-_NEXT_STARTS_SENTENCE = re.compile(r"\s+[\"'(\[]?[A-Z0-9\u2022\-*]")
-_WORD_BEFORE = re.compile(r"(\S+)$")
 _PARAGRAPH_GAP = re.compile(r"\n[ \t]*\n\s*")
 _SPACE = re.compile(r"\s+")
 
@@ -115,43 +109,3 @@ def paragraphs(text: str, start: int, end: int) -> list[tuple[int, int]]:
 
 def words(text: str, start: int, end: int) -> list[tuple[int, int]]:
     return _split_after(_SPACE, text, start, end)
-
-
-def _is_abbreviation(word: str) -> bool:
-    core = word.lstrip("([\"'").rstrip(".!?\"')]").lower()
-    if core in ABBREVIATIONS or core.rstrip(".") in ABBREVIATIONS:
-        return True
-    if re.fullmatch(r"[A-Za-z]", core):  # an initial: "J. Smith"
-        return True
-    return bool(re.fullmatch(r"(?:[a-z]\.){1,4}[a-z]?", core + "."))  # "b.i.d", "e.g", "q.4.h"-like
-
-
-def _sentence_cuts(text: str, start: int, end: int) -> Iterator[int]:
-    for match in _SENTENCE_END.finditer(text, start, end):
-        follow = _NEXT_STARTS_SENTENCE.match(text, match.end(), end)
-        if not follow:
-            continue
-        word = _WORD_BEFORE.search(text, max(start, match.start() - 40), match.end())
-        token = word.group(1) if word else ""
-        if token.endswith(".") and _is_abbreviation(token):
-            continue
-        if re.fullmatch(r"\(?\d{1,3}\.", token):  # a list marker "2." (also a bare small number: rarely a sentence end)
-            continue
-        gap = follow.group(0)
-        yield follow.start() + len(gap) - len(gap.lstrip())  # the next sentence's first character
-
-
-_LIST_ITEM = re.compile(r"\n[ \t]*(?=[-\u2022*|]|\d{1,3}[.)][ \t])")
-
-
-def sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
-    """Sentence spans; medical abbreviations (b.i.d., i.v., e.g., Dr., vs.), decimals and list markers do not end
-    one. A line break ends one only before a list item or table row (hard-wrapped prose stays together)."""
-    spans, cur = [], start
-    cuts = sorted({*_sentence_cuts(text, start, end), *(m.end() for m in _LIST_ITEM.finditer(text, start, end))})
-    for cut in cuts:
-        if start < cut < end and cut > cur:
-            spans.append((cur, cut))
-            cur = cut
-    spans.append((cur, end))
-    return [s for s in spans if s[1] > s[0]]

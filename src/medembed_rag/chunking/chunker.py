@@ -45,7 +45,7 @@ class Chunk:
     @property
     def embed_text(self) -> str:
         """What to embed: the section's heading (when the chunk lacks it) on a line above the chunk's text."""
-        return _with_context(self.context, self.text)
+        return with_heading(self.context, self.text)
 
 
 class MedicalChunker:
@@ -315,7 +315,7 @@ class MedicalChunker:
             unknown = [i for i, n in enumerate(counts) if n is None]
             if unknown:
                 encoded = self.tokenizer.encode_batch(
-                    [self.document_prefix + _with_context(spans[i][3], text[spans[i][0] : spans[i][1]]) for i in unknown]
+                    [self.document_prefix + with_heading(spans[i][3], text[spans[i][0] : spans[i][1]]) for i in unknown]
                 )
                 for i, enc in zip(unknown, encoded):
                     counts[i] = len(enc.ids)
@@ -336,5 +336,6 @@ class MedicalChunker:
         raise RuntimeError("could not fit chunks to the model's limit; please report this with the tokenizer used")
 
 
-def _with_context(context: str, text: str) -> str:
-    return f"{context}\n{text}" if context else text
+def with_heading(heading: str, text: str) -> str:
+    """What is embedded for a chunk: its section's heading lines (if any) on a line above its text."""
+    return f"{heading}\n{text}" if heading else text

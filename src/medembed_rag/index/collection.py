@@ -20,71 +20,27 @@ drops those Chroma no longer has.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import apsw
 from filelock import FileLock, Timeout
 
-from ..errors import InvalidInputError, ModelMismatchError, StoreError, StoreUnavailableError
+from ..errors import ModelMismatchError, StoreError
+from . import erasure
+from .connection import connection_guard
+from .fingerprint import fingerprint_differences, flatten_fingerprint, read_fingerprint
 from .lexical import LexicalIndex
 from .records import ChunkRecord, Hit, hit, searchable_text
 
 logger = logging.getLogger(__name__)
 
-FINGERPRINT_PREFIX = "medembed:"
-# What must match for two encoders' vectors to share an index (precision only by family: auto and fp32 agree).
-MATCH_KEYS = ("model_id", "revision", "dim", "pooling", "normalize", "precision_family", "max_length",
-              "query_prefix", "document_prefix")
 _REVISION_KEY = "medembed_revision"
 _READ_BATCH = 5000
 
 
-def flatten_fingerprint(fingerprint: Mapping[str, Any]) -> dict[str, Any]:
-    return {FINGERPRINT_PREFIX + k: (v if isinstance(v, (str, int, float, bool)) else json.dumps(v))
-            for k, v in fingerprint.items()}
-
-
-def read_fingerprint(metadata: Mapping[str, Any] | None) -> dict[str, Any]:
-    return {k[len(FINGERPRINT_PREFIX):]: v for k, v in (metadata or {}).items() if k.startswith(FINGERPRINT_PREFIX)}
-
-
-def fingerprint_differences(recorded: Mapping[str, Any], fingerprint: Mapping[str, Any]) -> list[str]:
-    """The :data:`MATCH_KEYS` on which two fingerprints disagree (empty: their vectors may share an index)."""
-    return [k for k in MATCH_KEYS if str(recorded.get(k)) != str(fingerprint.get(k))]
-
-
-def is_connection_error(exc: BaseException) -> bool:
-    chain, seen = [], set()
-    while exc is not None and id(exc) not in seen:
-        seen.add(id(exc))
-        chain.append(exc)
-        exc = exc.__cause__ or exc.__context__
-    names = {type(e).__name__ for e in chain}
-    if names & {"ConnectError", "ConnectTimeout", "ReadError", "ReadTimeout", "RemoteProtocolError", "WriteError",
-                "ConnectionError", "ConnectionRefusedError", "ConnectionResetError", "NetworkError", "PoolTimeout"}:
-        return True
-    return any("could not connect" in str(e).lower() or "connection refused" in str(e).lower() for e in chain)
-
-
-@contextlib.contextmanager
-def connection_guard(address: str, remote: bool, action: str) -> Iterator[None]:
-    """Turns a lost server connection into a :class:`StoreUnavailableError` naming the address."""
-    try:
-        yield
-    except (InvalidInputError, ModelMismatchError, StoreError):
-        raise
-    except Exception as exc:
-        if remote and is_connection_error(exc):
-            raise StoreUnavailableError(
-                f"the Chroma server at {address} is not reachable while {action} ({type(exc).__name__}). "
-                f"Start it (`chroma run --path FOLDER --host HOST --port PORT`) or check host= and port=."
-            ) from exc
-        raise
 
 
 def upsert_prepared(collection, pairs: Sequence[tuple[ChunkRecord, Any]]) -> None:
@@ -119,7 +75,7 @@ class ChunkIndex:
         self.lexical = LexicalIndex(lexical_path, owner=str(self.collection.id))
         with self.writing():
             if self.chroma_folder is not None:
-                self._set_fts_secure_delete()
+                erasure.set_fts_secure_delete(self.chroma_folder)
             self._reconcile(self.lexical.pending())
             if self.lexical.revision != self.revision():
                 self._catch_up()
@@ -357,92 +313,23 @@ class ChunkIndex:
         self.ensure_current()
         return self.lexical.search(text, k)
 
-    # ------------------------------------------------------------------ erasure
-    @contextlib.contextmanager
-    def _chroma_database(self) -> Iterator[apsw.Connection]:
-        """An embedded store's SQLite file, on a connection that zeroes what it frees (``secure_delete``)."""
-        con = apsw.Connection(str(self.chroma_folder / "chroma.sqlite3"))
-        try:
-            con.set_busy_timeout(60_000)
-            con.execute("PRAGMA secure_delete = ON")
-            yield con
-        finally:
-            con.close()
-
-    def _set_fts_secure_delete(self) -> None:
-        """Sets FTS5 ``secure-delete`` on Chroma's trigram index, once per store.
-
-        Without it FTS5 keeps a deleted row's postings (trigrams of its text) in its segments until a merge,
-        so erasing one document meant merging the whole index (seconds at 100,000 chunks). With it, Chroma's
-        own SQLite (3.46 in chromadb 1.x; 3.42 needed) removes them in place as it deletes. Postings of rows
-        deleted before are dropped by one merge here.
-        """
-        with self._chroma_database() as con:
-            if not _has_full_text(con):
-                return
-            if con.execute("SELECT 1 FROM embedding_fulltext_search_config WHERE k = 'secure-delete' AND v = 1"
-                           ).fetchone():
-                return
-            with con:
-                con.execute(_MERGE_FULL_TEXT)
-                con.execute("INSERT INTO embedding_fulltext_search (embedding_fulltext_search, rank) "
-                            "VALUES ('secure-delete', 1)")
-
+    # ------------------------------------------------------------------ erasure (embedded stores: medembed_rag.index.erasure)
     def purge(self, chunk_ids: Sequence[str]) -> None:
-        """Erases deleted chunks' bytes from an embedded store's files (see ``MedEmbedChromaStore.delete``).
-
-        Chroma keeps a deleted chunk's text in its write log (``embeddings_queue``: scrubbed here; the rows stay,
-        their sequence numbers must not be reused) and, like any SQLite file, in freed and reused pages it does
-        not zero (``VACUUM`` rewrites the file). Its full-text postings and the lexical index's rows were
-        removed in place by the delete (FTS5 ``secure-delete``); the lexical index's WAL is truncated.
-        """
+        """Erases deleted chunks' bytes from an embedded store's files (see ``MedEmbedChromaStore.delete``):
+        Chroma's write-log entries scrubbed, the database vacuumed, the lexical index's WAL truncated."""
         if self.chroma_folder is None:
             raise StoreError("purging needs the embedded store's folder")
         with self.writing():
-            with self._chroma_database() as con:
-                with con:
-                    self._scrub_log(con, chunk_ids)
-                con.execute("VACUUM")
+            erasure.purge(self.chroma_folder, str(self.collection.id), chunk_ids)
             self.lexical.erase()
 
-    @property
-    def _log_topic(self) -> str:
-        """A LIKE pattern for this collection's entries in Chroma's write log."""
-        return f"%/{self.collection.id}"
-
-    def _scrub_log(self, con: apsw.Connection, chunk_ids: Sequence[str]) -> None:
-        for w in range(0, len(chunk_ids), 500):
-            part = list(chunk_ids[w : w + 500])
-            con.execute(f"UPDATE embeddings_queue SET metadata = NULL, vector = zeroblob(length(vector)) "
-                        f"WHERE topic LIKE ? AND id IN ({','.join('?' * len(part))})", [self._log_topic, *part])
-
     def compact(self) -> None:
-        """Erases what an embedded store still holds of every deleted chunk, however it was deleted.
-
-        For text this package's deletes did not reach: chunks deleted through a Chroma server or by other
-        tools, whose write-log entries and (without ``secure-delete``) full-text postings remain. Scrubs the
-        log entries of chunks no longer held, merges both full-text indexes and vacuums. Linear in the size.
-        """
+        """Erases what an embedded store still holds of every deleted chunk, however it was deleted (through a
+        Chroma server, by other tools): log entries of chunks no longer held scrubbed, both full-text indexes
+        merged, the database vacuumed. Linear in the size."""
         if self.chroma_folder is None:
             raise StoreError("compacting needs the embedded store's folder")
         with self.writing():
             self._catch_up()  # drops lexical rows of chunks deleted behind this package's back
-            held = self.lexical.ids()
-            with self._chroma_database() as con:
-                logged = [row[0] for row in con.execute(
-                    "SELECT DISTINCT id FROM embeddings_queue WHERE topic LIKE ? AND metadata IS NOT NULL",
-                    (self._log_topic,))]
-                with con:
-                    self._scrub_log(con, [cid for cid in logged if cid not in held])
-                    if _has_full_text(con):
-                        con.execute(_MERGE_FULL_TEXT)
-                con.execute("VACUUM")
+            erasure.compact(self.chroma_folder, str(self.collection.id), self.lexical.ids())
             self.lexical.compact()
-
-
-_MERGE_FULL_TEXT = "INSERT INTO embedding_fulltext_search (embedding_fulltext_search) VALUES ('optimize')"
-
-
-def _has_full_text(con: apsw.Connection) -> bool:
-    """Whether Chroma's FTS5 trigram index exists in this database."""
-    return con.execute("SELECT 1 FROM sqlite_master WHERE name = 'embedding_fulltext_search'").fetchone() is not None

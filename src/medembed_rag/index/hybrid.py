@@ -81,9 +81,9 @@ class HybridRetriever:
         if where:
             raise InvalidInputError("hybrid retrieval does not support where= filters yet; use store.query")
         dense_hits = self.store.query(text, max(k, self.candidates))
-        lexical = self.store.index.lexical_search(text, max(k, self.candidates))
+        lexical = self.store.lexical_search(text, max(k, self.candidates))
         fused = fuse([(h.id, h.score) for h in dense_hits], lexical, method=self.method, weight=self.weight)[:k]
         by_id = {h.id: h for h in dense_hits}
-        by_id.update((h.id, h) for h in self.store.index.get([cid for cid, _ in fused if cid not in by_id]))
+        by_id.update((h.id, h) for h in self.store.get([cid for cid, _ in fused if cid not in by_id]))
         return [Hit(cid, by_id[cid].doc_id, by_id[cid].text, float(score), by_id[cid].metadata)
                 for cid, score in fused if cid in by_id]

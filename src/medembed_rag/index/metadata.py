@@ -10,7 +10,7 @@ from pathlib import PurePath
 from typing import Any
 
 from ..errors import InvalidInputError, InvalidInputTypeError
-from .records import RECORD_KEYS
+from .records import HEADING_FIELD, RECORD_KEYS, ChunkRecord
 
 RESERVED_KEYS = frozenset(RECORD_KEYS)
 _SCALARS = (str, bool, int, float)
@@ -76,3 +76,20 @@ def to_chroma_metadata(metadata: Mapping[str, Any] | None, *, index: int = 0) ->
 
     visit("", metadata)
     return out
+
+
+def node_record(chunk_id_: str, doc_id: str, text: str, metadata: Mapping[str, Any], *, start: int | None = None,
+                end: int | None = None, index: int = 0) -> ChunkRecord:
+    """The record of a chunk split by someone else (a LlamaIndex node), stored as given under its own id.
+
+    ``metadata`` is the node's: its location keys and :data:`HEADING_FIELD` become the record's, a ``doc_id``
+    in it is dropped (the node's document says which), the rest is converted as
+    :func:`to_chroma_metadata` describes (``index`` names the node in errors).
+    """
+    meta = dict(metadata)
+    heading = meta.pop(HEADING_FIELD, None)
+    place = {k: meta.pop(k) for k in ("chunk_index", "chunk_count", "section") if k in meta}
+    meta.pop("doc_id", None)
+    record = {**to_chroma_metadata(meta, index=index), **place, "doc_id": doc_id}
+    record.update((k, v) for k, v in (("start", start), ("end", end), ("heading", heading)) if v is not None)
+    return ChunkRecord(chunk_id_, text, record)

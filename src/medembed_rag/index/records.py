@@ -23,18 +23,30 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-RECORD_KEYS = ("doc_id", "chunk_index", "chunk_count", "start", "end", "section", "heading", "medembed_doc_hash")
+from ..chunking.chunker import with_heading
+
+#: The keys this package adds to a chunk's metadata, and the type of each value.
+RECORD_TYPES: dict[str, type] = {"doc_id": str, "chunk_index": int, "chunk_count": int, "start": int, "end": int,
+                                 "section": str, "heading": str, "medembed_doc_hash": str}
+RECORD_KEYS = tuple(RECORD_TYPES)
+#: Where a chunk lies in its document (what a chunker adds; the rest is the document's id and version).
+LOCATION_KEYS = ("chunk_index", "chunk_count", "start", "end", "section", "heading")
+#: The name the framework faces give ``heading`` in their metadata (the splitter's, the node parser's, the nodes').
+HEADING_FIELD = "section_heading"
 
 
 @dataclass(frozen=True)
 class Hit:
-    """One retrieved chunk. ``score`` is the cosine similarity (dense) or the fused score (hybrid)."""
+    """One retrieved chunk: what the store returns and what the answerer reads (``Passage`` is this type).
+
+    ``score`` is the cosine similarity (dense), the fused score (hybrid) or the reranker's score.
+    """
 
     id: str
     doc_id: str | None
     text: str
-    score: float
-    metadata: dict[str, Any] = field(default_factory=dict)
+    score: float = 0.0
+    metadata: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -56,8 +68,7 @@ class ChunkRecord:
 
 def embed_text(text: str, metadata: Mapping[str, Any]) -> str:
     """What the encoder sees for a record: its heading lines (if any) on a line above its text."""
-    heading = metadata.get("heading")
-    return f"{heading}\n{text}" if heading else text
+    return with_heading(metadata.get("heading") or "", text)
 
 
 def searchable_text(text: str, metadata: Mapping[str, Any]) -> str:
@@ -115,23 +126,29 @@ def user_metadata(metadata: Mapping[str, Any] | None) -> dict[str, Any]:
 
 
 def shown_metadata(metadata: Mapping[str, Any] | None) -> dict[str, Any]:
-    """What the framework vector stores show of a record: the document's own metadata, its ``section``, and
+    """What the LangChain vector store shows of a record: the document's own metadata, its ``section``, and
     where the chunk lies (``chunk_index``, ``chunk_count``, ``start``, ``end``, ``heading``) when the document
     was split; a document stored whole comes back with exactly the metadata it was given."""
     meta = dict(metadata or {})
     shown = user_metadata(meta)
-    keys = ("section", "chunk_index", "chunk_count", "start", "end", "heading") if meta.get("chunk_count", 1) > 1 else (
-        "section",)
+    keys = LOCATION_KEYS if meta.get("chunk_count", 1) > 1 else ("section",)
     shown.update((k, meta[k]) for k in keys if k in meta)
     return shown
 
 
-def node_record(chunk_id_: str, doc_id: str, text: str, metadata: Mapping[str, Any], *, start: int | None = None,
-                end: int | None = None, heading: str | None = None) -> ChunkRecord:
-    """The record of a chunk split by someone else (a LlamaIndex node): stored as given, under its own id."""
-    meta: dict[str, Any] = {**metadata, "doc_id": doc_id}
-    meta.update((k, v) for k, v in (("start", start), ("end", end), ("heading", heading)) if v is not None)
-    return ChunkRecord(chunk_id_, text, meta)
+def node_metadata(metadata: Mapping[str, Any] | None) -> dict[str, Any]:
+    """What a LlamaIndex node shows of a record: everything but the offsets (the node's own fields) and the
+    document hash, with ``heading`` under :data:`HEADING_FIELD`."""
+    meta = dict(metadata or {})
+    shown = {k: v for k, v in meta.items() if k not in ("start", "end", "heading", "medembed_doc_hash")}
+    if meta.get("heading"):
+        shown[HEADING_FIELD] = meta["heading"]
+    return shown
+
+
+def face_location(chunk: Any, count: int, names: Mapping[str, str]) -> dict[str, Any]:
+    """:func:`location` under a framework's names for some keys (e.g. LangChain's ``start_index``)."""
+    return {names.get(k, k): v for k, v in location(chunk, count).items()}
 
 
 def hit(chunk_id_: str, text: str | None, metadata: Mapping[str, Any] | None, score: float) -> Hit:

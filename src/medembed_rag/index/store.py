@@ -9,24 +9,32 @@ import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from filelock import FileLock, Timeout
+from filelock import FileLock
 
 from ..chunking import MedicalChunker, aggregate_to_documents
 from ..chunking.aggregate import ChunkHit, DocumentHit
 from ..models.encoder import MedEmbedEncoder
 from ..errors import (
-    DocumentNotFoundError,
     InvalidInputError,
+    ModelMismatchError,
     InvalidInputTypeError,
     StoreError,
-    StoreLockedError,
 )
-from .collection import ChunkIndex, connection_guard, read_fingerprint
 from ..inputs import validate_texts
-from .metadata import to_chroma_metadata
-from .records import Hit, chunk_ids, derive_doc_id, document_records
+from .collection import ChunkIndex
+from .connection import (
+    connection_guard,
+    default_lexical_folder,
+    embedded_client,
+    lock_folder,
+    server_client,
+    telemetry_off_settings,
+)
+from .fingerprint import read_fingerprint
+from .requests import checked_documents, delete_filter, not_found_error
+from .records import ChunkRecord, Hit, chunk_ids, derive_doc_id, document_records
 
 __all__ = ["DEFAULT_COLLECTION", "Hit", "IngestReport", "MedEmbedChromaStore", "chunk_ids", "derive_doc_id",
            "telemetry_off_settings"]
@@ -47,21 +55,6 @@ class IngestReport:
     chunks_removed: int = 0
     metadata_updated: int = 0
     embedded: int = 0
-
-
-def telemetry_off_settings():
-    """Chroma client settings with anonymised telemetry off (used for every client this package creates)."""
-    import chromadb
-
-    return chromadb.Settings(anonymized_telemetry=False, allow_reset=False)
-
-
-def default_lexical_folder(address: str) -> Path:
-    """Where a server-mode store keeps its lexical index: the package cache, one folder per server."""
-    from ..models.source import default_cache_dir
-
-    safe = "".join(ch if ch.isalnum() or ch in ".-" else "_" for ch in address.split("://", 1)[-1])
-    return default_cache_dir() / "lexical" / safe
 
 
 class MedEmbedChromaStore:
@@ -110,8 +103,6 @@ class MedEmbedChromaStore:
         batch_size: int | None = None,
         lexical_path: str | os.PathLike | None = None,
     ) -> None:
-        import chromadb
-
         if path is not None and host is not None:
             raise InvalidInputError("pass either path= (embedded store) or host= (Chroma server), not both")
         if encoder is not None and not isinstance(encoder, MedEmbedEncoder):
@@ -122,32 +113,15 @@ class MedEmbedChromaStore:
         self._lock: FileLock | None = None
         self.index: ChunkIndex | None = None
         if host is not None:
-            self.address = f"{'https' if ssl else 'http'}://{host}:{port}"
             self.path = None
-            with connection_guard(self.address, True, "connecting"):
-                self.client = chromadb.HttpClient(
-                    host=host, port=port, ssl=ssl, headers=dict(headers or {}), settings=telemetry_off_settings()
-                )
-                self.client.heartbeat()
+            self.client, self.address = server_client(host, port, ssl=ssl, headers=headers)
         else:
             self.path = Path(path if path is not None else "medembed-chroma").expanduser().resolve()
             self.address = str(self.path)
-            self.path.mkdir(parents=True, exist_ok=True)
-            self._lock = FileLock(str(self.path / ".medembed-writer.lock"))
-            try:
-                self._lock.acquire(timeout=lock_timeout)
-            except Timeout:
-                self._lock = None
-                raise StoreLockedError(
-                    f"the store folder {self.path} is open elsewhere (another process, or another store object "
-                    f"not yet closed). Chroma's embedded mode is not safe "
-                    f"for several processes; wait for it to finish (lock_timeout=...), or run a Chroma server "
-                    f"(`chroma run --path {self.path} --port 8000`) and open MedEmbedChromaStore(host='localhost', "
-                    f"port=8000) in every process."
-                ) from None
+            self._lock = lock_folder(self.path, lock_timeout)
         try:
             if self.path is not None:
-                self.client = chromadb.PersistentClient(path=str(self.path), settings=telemetry_off_settings())
+                self.client = embedded_client(self.path)
                 shutil.rmtree(self.path / "bm25" / collection, ignore_errors=True)  # 0.x BM25 files (hold text)
             with self._guard("reading the batch size"):
                 limit = self.client.get_max_batch_size()
@@ -197,7 +171,7 @@ class MedEmbedChromaStore:
 
     @property
     def collection(self):
-        """The Chroma collection (read it freely; write through this store or ``store.index``)."""
+        """The Chroma collection (read it freely; write through this store only)."""
         return self.index.collection
 
     def revision(self) -> int:
@@ -235,27 +209,7 @@ class MedEmbedChromaStore:
         Returns:
             What was added, kept, updated and removed.
         """
-        items = validate_texts(texts, what="document")
-        for name, value in (("ids", ids), ("metadatas", metadatas)):
-            if value is not None and not isinstance(value, (list, tuple)):
-                raise InvalidInputTypeError(f"{name} must be a list, not {type(value).__name__}")
-        if ids is None:
-            doc_ids = [derive_doc_id(t) for t in items]
-        else:
-            doc_ids = list(ids)
-            if len(doc_ids) != len(items):
-                raise InvalidInputError(f"{len(doc_ids)} ids for {len(items)} documents")
-            for i, doc_id in enumerate(doc_ids):
-                if not isinstance(doc_id, str) or not doc_id.strip():
-                    raise InvalidInputError(f"id at index {i} must be a non-empty string; got {type(doc_id).__name__}")
-        if len(set(doc_ids)) != len(doc_ids):
-            raise InvalidInputError("document ids must be unique within one call (pass each document once)")
-        if metadatas is not None and len(metadatas) != len(items):
-            raise InvalidInputError(f"{len(metadatas)} metadatas for {len(items)} documents")
-        metas = [to_chroma_metadata(m, index=i) for i, m in enumerate(metadatas or [None] * len(items))]
-        for i, meta in enumerate(metas):
-            if "doc_id" in meta and meta["doc_id"] != doc_ids[i]:
-                raise InvalidInputError(f"metadata of document {i} has a doc_id different from its id")
+        items, doc_ids, metas = checked_documents(texts, ids, metadatas)
 
         report = IngestReport(documents=len(items))
         for start in range(0, len(items), _DOCS_PER_ROUND):
@@ -280,12 +234,16 @@ class MedEmbedChromaStore:
         *,
         where: Mapping[str, Any] | None = None,
         purge: bool = False,
+        missing: Literal["raise", "ignore"] = "raise",
     ) -> int:
         """Deletes every chunk of the given document(s), or every chunk matching a Chroma ``where`` filter.
 
         Args:
             document_id: One document id or a list of them.
             where: A Chroma metadata filter instead of ids.
+            missing: What to do when some of the document ids match nothing: ``"raise"``
+                (:class:`DocumentNotFoundError`, and nothing is deleted) or ``"ignore"`` (delete those held; what
+                LangChain's ``VectorStore.delete`` promises).
             purge: Also erase the text from the bytes on disk (embedded stores only): Chroma keeps deleted
                 text in its write log and in SQLite pages it frees without zeroing; purging scrubs the log
                 entries of the deleted chunks, vacuums the database and truncates the lexical index's WAL.
@@ -304,42 +262,20 @@ class MedEmbedChromaStore:
                 "purge=True needs the store's folder: on the server host, stop the Chroma server and run "
                 "`medembed-rag delete DOC_ID --purge --store <server folder>`; a plain delete works remotely."
             )
-        if (document_id is None) == (where is None):
-            raise InvalidInputError("pass exactly one of document_id= or where=")
-        if document_id is not None:
-            if isinstance(document_id, str):
-                ids = [document_id]
-            elif isinstance(document_id, (list, tuple)):
-                ids = list(document_id)
-            else:
-                raise InvalidInputTypeError(f"document_id must be a string or a list of strings, not {type(document_id).__name__}")
-            if not ids or not all(isinstance(d, str) and d for d in ids):
-                raise InvalidInputError("document_id must be a non-empty string or a list of them")
-            where = {"doc_id": {"$in": ids}}
-        elif not isinstance(where, Mapping) or not where:
-            raise InvalidInputTypeError("where must be a non-empty mapping (a Chroma metadata filter)")
+        ids, where = delete_filter(document_id, where)
+        if missing not in ("raise", "ignore"):
+            raise InvalidInputError(f"missing must be 'raise' or 'ignore'; got {missing!r}")
         found = self.index.get(where=where)
-        if document_id is not None:
-            self._refuse_missing(ids, {h.doc_id for h in found})
+        if ids is not None and missing == "raise":
+            missing_ids = [d for d in dict.fromkeys(ids) if d not in {h.doc_id for h in found}]
+            if missing_ids:
+                examples = list(dict.fromkeys(h.doc_id for h in self.index.get(limit=50) if h.doc_id))[:3]
+                raise not_found_error(missing_ids, len(dict.fromkeys(ids)), examples, self.collection_name, self.address)
         self.index.delete_ids([h.id for h in found])
         if purge:
             self.index.purge([h.id for h in found])
         logger.info("deleted %d chunks from %r%s", len(found), self.collection_name, " (purged)" if purge else "")
         return len(found)
-
-    def _refuse_missing(self, wanted: list[str], found: set) -> None:
-        missing = [d for d in dict.fromkeys(wanted) if d not in found]
-        if not missing:
-            return
-        examples = list(dict.fromkeys(h.doc_id for h in self.index.get(limit=50) if h.doc_id))[:3]
-        shown = ", ".join(repr(d) for d in missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
-        hint = f"its document ids look like {', '.join(map(repr, examples))}" if examples else "it holds no documents"
-        raise DocumentNotFoundError(
-            f"{len(missing)} of {len(dict.fromkeys(wanted))} document ids match nothing in collection "
-            f"{self.collection_name!r} at {self.address}: {shown}. Nothing was deleted. Check the ids: {hint}.",
-            missing=missing,
-            examples=examples,
-        )
 
     def compact(self) -> None:
         """Erases what the store's files still hold of every deleted chunk, however it was deleted.
@@ -355,10 +291,54 @@ class MedEmbedChromaStore:
         self.index.compact()
         logger.info("compacted %r", self.collection_name)
 
+    def write_records(self, records: Sequence[ChunkRecord], *, replace_documents: bool = True) -> dict[str, int]:
+        """Writes chunk records split elsewhere (a LlamaIndex node parser), embedded by this store's encoder.
+
+        With ``replace_documents`` each document named by the records ends up with exactly these chunks;
+        otherwise records are upserted by id and nothing else is touched. Returns the counts ``added``,
+        ``unchanged``, ``updated`` and ``removed``.
+        """
+        return self.index.write(list(records), self.encoder.encode_documents, replace_documents=replace_documents)
+
+    def delete_chunks(self, chunk_ids: Sequence[str]) -> None:
+        """Deletes chunks by chunk id (ids not held are ignored), from Chroma and the lexical index."""
+        self.index.delete_ids(list(chunk_ids))
+
     # ------------------------------------------------------------------ reading
     def count(self) -> int:
         """Number of chunks in the collection."""
         return self.index.count()
+
+    def get(self, ids: Sequence[str] | None = None, *, where: Mapping[str, Any] | None = None,
+            limit: int | None = None) -> list[Hit]:
+        """Chunks by chunk id (in the order given, missing ones left out), by metadata filter, or all of them."""
+        return self.index.get(ids, where=where, limit=limit)
+
+    def get_documents(self, document_ids: Sequence[str]) -> list[Hit]:
+        """Every chunk of the given documents, in the order of the ids given, each document's chunks in order."""
+        ids = list(document_ids)
+        if not ids:
+            return []
+        order = {d: i for i, d in enumerate(ids)}
+        hits = self.index.get(where={"doc_id": {"$in": ids}})
+        return sorted(hits, key=lambda h: (order[h.doc_id], h.metadata.get("chunk_index", 0)))
+
+    def search_by_vector(self, vector: Sequence[float], k: int = 4, *,
+                         where: Mapping[str, Any] | None = None) -> list[Hit]:
+        """The ``k`` chunks nearest a query vector of this store's model, best first (cosine similarity).
+
+        Raises:
+            ModelMismatchError: the vector does not have the store's dimension (another model made it).
+        """
+        if len(vector) != self.encoder.dim:
+            raise ModelMismatchError(
+                f"the query vector has {len(vector)} dimensions but the store's model {self.encoder.model_id} "
+                f"makes {self.encoder.dim}; embed queries with the store's encoder (store.encoder)")
+        return self.index.dense(vector, k, where=where)
+
+    def lexical_search(self, text: str, k: int) -> list[tuple[str, float]]:
+        """The ``k`` best chunk ids for ``text`` by BM25 (the lexical index brought in step first)."""
+        return self.index.lexical_search(text, k)
 
     def query(self, text: str, k: int = 4, *, where: Mapping[str, Any] | None = None) -> list[Hit]:
         """The ``k`` chunks most similar to ``text`` (optionally filtered by metadata), best first."""
@@ -376,24 +356,3 @@ class MedEmbedChromaStore:
         return aggregate_to_documents(
             (ChunkHit(h.doc_id or h.id, h.score, h) for h in hits), chunks_per_document=chunks_per_document, top_k=k
         )
-
-    # ------------------------------------------------------------------ framework views
-    def as_langchain(self):
-        """This store as a LangChain ``VectorStore`` (writes go through the store; see its docstring)."""
-        from ..integrations.langchain import MedEmbedVectorStore
-
-        return MedEmbedVectorStore(self)
-
-    def as_llama_index(self):
-        """This store as a LlamaIndex vector store (writes go through the store; see its docstring)."""
-        from ..integrations.llama_index import MedEmbedVectorStore
-
-        return MedEmbedVectorStore(self)
-
-    def as_llama_index_index(self):
-        """A ``VectorStoreIndex.from_vector_store`` over :meth:`as_llama_index`, querying with this encoder."""
-        from llama_index.core import VectorStoreIndex
-
-        from ..integrations.llama_index import MedEmbedEmbedding
-
-        return VectorStoreIndex.from_vector_store(self.as_llama_index(), embed_model=MedEmbedEmbedding(encoder=self.encoder))

@@ -1,7 +1,9 @@
-"""Framework adapters. Each module imports its framework when imported and names the extra if it is missing:
+"""Framework faces: thin type conversions around the core, one package per framework. Each imports its
+framework when imported and names the extra if it is missing:
 
 * ``medembed_rag.integrations.llama_index`` - ``pip install 'medembed-rag[llama-index]'``
 * ``medembed_rag.integrations.langchain`` - ``pip install 'medembed-rag[langchain]'``
+* ``medembed_rag.integrations.spark`` - ``pip install 'medembed-rag[spark]'``
 """
 
 from __future__ import annotations
@@ -9,6 +11,8 @@ from __future__ import annotations
 import importlib
 
 from ..errors import MissingDependencyError
+
+__all__ = ["require"]
 
 
 def require(module: str, extra: str, what: str):

@@ -1,85 +1,92 @@
-"""The encoder options both framework adapters expose, and how they build or share one encoder."""
+"""The framework faces' encoder options, built from the one declaration (:mod:`medembed_rag.models.options`).
+
+:func:`encoder_fields_model` turns :class:`~medembed_rag.models.options.EncoderOptions` into a pydantic base
+class with one documented field per option (under the faces' names: ``model_name`` with the alias ``model``,
+``query_instruction``, ``text_instruction``); each embedding face subclasses it. :func:`shared_or_new_encoder`
+gives a face its encoder: the one passed (refusing options that would contradict it), or a new one.
+"""
 
 from __future__ import annotations
 
+import typing
 from typing import Any
 
-from ..models.encoder import MedEmbedEncoder
+from pydantic import BaseModel, Field, create_model
+
 from ..errors import InvalidInputError
+from ..models.encoder import MedEmbedEncoder
+from ..models.options import EncoderOptions, face_name, option_fields
 
-# Adapter field name -> MedEmbedEncoder argument.
-ENCODER_ARGS = {
-    "model_name": "model",
-    "revision": "revision",
-    "precision": "precision",
-    "max_length": "max_length",
-    "batch_size": "batch_size",
-    "cache_dir": "cache_dir",
-    "truncation": "truncation",
-    "show_progress": "show_progress",
-    "num_threads": "num_threads",
-    "query_instruction": "query_prefix",
-    "text_instruction": "document_prefix",
-}
+# Options a shared encoder may differ in without changing its vectors (they change only how work is batched).
+_HARMLESS = frozenset({"batch_size", "show_progress"})
 
 
-def build_or_share(encoder: MedEmbedEncoder | None, options: dict[str, Any], explicit: set[str]) -> MedEmbedEncoder:
-    """Returns ``encoder`` (after checking no conflicting option was also given) or a new one from ``options``.
+def encoder_fields_model(name: str, base: type[BaseModel] = BaseModel, *, skip: tuple[str, ...] = ()) -> type:
+    """A pydantic model class deriving from ``base`` with a field per encoder option (except ``skip``)."""
+    hints = typing.get_type_hints(EncoderOptions)
+    fields: dict[str, Any] = {}
+    for option in option_fields():
+        if option.name in skip:
+            continue
+        field_name = face_name(option)
+        alias = "model" if field_name == "model_name" else None
+        fields[field_name] = (hints[option.name], Field(default=option.default, alias=alias,
+                                                        description=option.metadata["doc"]))
+    return create_model(name, __base__=base, **fields)
 
-    Args:
-        encoder: An encoder to share, or None.
-        options: The adapter's field values keyed by adapter field name.
-        explicit: The option names the caller set explicitly.
+
+def _to_encoder_args(values: dict[str, Any]) -> dict[str, Any]:
+    by_face = {face_name(o): o.name for o in option_fields()}
+    return {by_face[k]: v for k, v in values.items() if k in by_face}
+
+
+def face_values(encoder: MedEmbedEncoder, **renamed: str) -> dict[str, Any]:
+    """A shared encoder's options as face field values (``renamed``: encoder option -> face field)."""
+    names = {o.name: renamed.get(o.name, face_name(o)) for o in option_fields()}
+    return {names[k]: v for k, v in encoder.init_kwargs().items() if k in names}
+
+
+def prepare(encoder: MedEmbedEncoder | None, data: dict[str, Any], **renamed: str) -> tuple[dict[str, Any], set[str]]:
+    """Before a face's pydantic init: the field values (filled from a shared encoder) and the names set explicitly.
+
+    Raises:
+        InvalidInputError: ``encoder`` is not a MedEmbedEncoder, or options that change vectors were also given.
     """
+    explicit = set(data) | ({"model_name"} if "model" in data else set())
     if encoder is None:
-        return MedEmbedEncoder(**{ENCODER_ARGS[k]: v for k, v in options.items() if k in ENCODER_ARGS})
+        return data, explicit
     if not isinstance(encoder, MedEmbedEncoder):
         raise InvalidInputError(f"encoder must be a MedEmbedEncoder, got {type(encoder).__name__}")
-    clashing = sorted(explicit & (set(ENCODER_ARGS) - {"batch_size", "show_progress"}))
+    harmless = {face_name(o) for o in option_fields() if o.name in _HARMLESS} | set(renamed.values())
+    options = {face_name(o) for o in option_fields()} | set(renamed.values())
+    clashing = sorted(explicit & (options - harmless))
     if clashing:
         raise InvalidInputError(
             f"pass either encoder= or the encoder options {clashing}, not both: a shared encoder keeps its own settings."
         )
-    return encoder
+    return {**face_values(encoder, **renamed), **data}, explicit
 
 
-def options_of(encoder: MedEmbedEncoder, batch_field: str = "batch_size") -> dict[str, Any]:
-    """The adapter field values that describe a shared encoder (so serialisation rebuilds the same one)."""
-    by_arg = {arg: field for field, arg in ENCODER_ARGS.items()} | {"batch_size": batch_field}
-    return {by_arg[arg]: value for arg, value in encoder.init_kwargs().items() if arg in by_arg}
-
-
-def adapter_init(
-    encoder: MedEmbedEncoder | None, data: dict[str, Any], batch_field: str = "batch_size"
-) -> tuple[dict[str, Any], set[str]]:
-    """Before an adapter's pydantic init: fills the fields from a shared encoder (checking for clashes).
-
-    Returns the field values to validate and the names the caller set explicitly.
-    """
-    explicit = set(data) | ({"model_name"} if "model" in data else set())
-    if encoder is not None:
-        data = {**options_of(build_or_share(encoder, {}, explicit), batch_field), **data}
-    return data, explicit
-
-
-def adapter_encoder(adapter: Any, encoder: MedEmbedEncoder | None, explicit: set[str], **extra: Any) -> MedEmbedEncoder:
-    """After an adapter's pydantic init: the shared encoder, or a new one built from the adapter's fields."""
+def shared_or_new_encoder(face: BaseModel, encoder: MedEmbedEncoder | None, **renamed: str) -> MedEmbedEncoder:
+    """After a face's pydantic init: the shared encoder, or a new one built from the face's fields."""
     if encoder is not None:
         return encoder
-    fields = {name: getattr(adapter, name) for name in type(adapter).model_fields}
-    return build_or_share(None, {**fields, **extra}, explicit)
+    values = {name: getattr(face, name) for name in type(face).model_fields}
+    for option, field_name in renamed.items():
+        values[face_name(next(o for o in option_fields() if o.name == option))] = values.pop(field_name)
+    return MedEmbedEncoder(options=EncoderOptions(**_to_encoder_args(values)))
 
 
-def reranker_init(reranker: Any, data: dict[str, Any]) -> dict[str, Any]:
-    """Before a rerank adapter's pydantic init: fills ``model`` and ``precision`` from a shared reranker."""
+def reranker_values(reranker: Any, data: dict[str, Any]) -> dict[str, Any]:
+    """Before a rerank face's pydantic init: ``model`` and ``precision`` filled from a shared reranker."""
     if reranker is not None:
         data.setdefault("model", reranker.model_id)
         data.setdefault("precision", reranker.precision)
     return data
 
 
-def reranker_of(adapter: Any, reranker: Any):
-    """After a rerank adapter's pydantic init: the shared reranker, or a new one from the adapter's fields."""
+def shared_or_new_reranker(face: Any, reranker: Any):
+    """After a rerank face's pydantic init: the shared reranker, or a new one from the face's fields."""
     from ..models.reranker import MedEmbedReranker
 
-    return reranker or MedEmbedReranker(adapter.model, precision=adapter.precision)
+    return reranker or MedEmbedReranker(face.model, precision=face.precision)
