@@ -26,10 +26,9 @@ How a question is decided (the method; the two thresholds are fitted as describe
 
 from __future__ import annotations
 
-import math
 import re
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -37,7 +36,9 @@ import numpy as np
 from ..errors import InvalidInputError
 from ..index.records import Hit
 from ..inputs import validate_texts
-from .verify import check_sentence, content_words, extract_facts, split_sentences, word_keys
+from .result import MARKER, Citation, RemovedSentence, VerifiedAnswer, renumbered, sentence_end
+from .signals import asks_for_quantity, coverage, drugs_in, has_quantity, term_weights
+from .verify import check_sentence, content_words, extract_facts, split_sentences
 
 __all__ = [
     "DEFAULT_MIN_COVERAGE",
@@ -61,95 +62,8 @@ LEXICAL_WEIGHT = 3.0
 # Evidence sentences cited: the best, and the next ones within this many z-units of it (up to max_evidence).
 EVIDENCE_WINDOW = 1.5
 
-_QUANTITY_QUESTION = re.compile(
-    r"\bhow (?:often|many|much|long|soon|frequently|high|low)\b|\bat what\b|\bwhat (?:age|time)\b"
-    r"|\b(?:below|above|under|over|up to) (?:what|which)\b|\bwhen should\b|\bwhen (?:is|are|do|does)\b.*\b(?:checked|removed|given|taken|repeated|stopped)\b"
-    r"|\b(?:dose|dosage|amount|level|range|target|interval|threshold|limit|maximum|minimum|frequency|schedule)\b",
-    re.I,
-)
-# Words of a question that say what kind of answer is wanted, not what it is about.
-_QUESTION_WORDS = frozenset("""
-often long many much soon frequently patient patients person people someone somebody recommended recommend
-usual usually normally should does happen happens take takes taking taken took need needs know tell explain mean means
-give given use used best good right kind type get gets getting make happen advice advised
-""".split())
-
-
-def asks_for_quantity(question: str) -> bool:
-    """Whether ``question`` asks for a number, dose, interval, level or time ("how often", "what dose", ...)."""
-    return bool(_QUANTITY_QUESTION.search(question))
-
-
 Passage = Hit
 """A retrieved chunk handed to the answerer: the store's own :class:`~medembed_rag.index.records.Hit`."""
-
-
-@dataclass(frozen=True)
-class Citation:
-    """What an ``[n]`` in the answer refers to: the cited sentence, its chunk and document, its relevance."""
-
-    n: int
-    doc_id: str | None
-    chunk_id: str
-    text: str
-    score: float
-    source: str | None = None
-    section: str | None = None
-
-
-@dataclass(frozen=True)
-class RemovedSentence:
-    """A generated sentence verification removed, and why."""
-
-    sentence: str
-    reasons: tuple[str, ...]
-
-
-@dataclass
-class VerifiedAnswer:
-    """The outcome of one question.
-
-    ``answered`` is false when the documents do not answer it; ``answer`` then says so and lists the closest
-    passages. ``citations`` are what the answer's ``[n]`` markers refer to. ``mode`` is ``generated`` (model
-    sentences that passed verification), ``extractive`` (evidence sentences) or ``abstained``.
-    """
-
-    question: str
-    answered: bool
-    answer: str
-    citations: list[Citation]
-    removed: list[RemovedSentence]
-    mode: str
-    why: str = ""
-
-    def __str__(self) -> str:
-        return self.answer
-
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON shape of ``medembed-rag ask --json``."""
-        return {
-            "answered": self.answered,
-            "answer": self.answer,
-            "citations": [
-                {"doc_id": c.doc_id, "chunk_id": c.chunk_id, "text": c.text, "score": round(c.score, 4),
-                 "source": c.source, "section": c.section}
-                for c in self.citations
-            ],
-            "removed": [{"sentence": r.sentence, "reasons": list(r.reasons)} for r in self.removed],
-            "mode": self.mode,
-            "why": self.why,
-        }
-
-    def format(self) -> str:
-        """The answer followed by its numbered sources, for a terminal."""
-        lines = [self.answer, "", "Sources:" if self.answered else "Closest passages:"]
-        for c in self.citations:
-            where = " > ".join(x for x in (c.source or c.doc_id, c.section) if x)
-            lines.append(f"  [{c.n}] {where} (relevance {c.score:.1f})")
-        if self.removed:
-            lines.append(f"Removed by verification ({len(self.removed)}):")
-            lines += [f"  - {r.sentence}  <- {'; '.join(r.reasons)}" for r in self.removed]
-        return "\n".join(lines)
 
 
 @dataclass(frozen=True)
@@ -268,10 +182,10 @@ class VerifiedAnswerer:
         quantity = asks_for_quantity(question)
         drugs = extract_facts(question).drugs
         weights = term_weights(question, [p.text for p in passages])
-        with_fact = [e for e in evidence if not quantity or _has_quantity(e.text)]
+        with_fact = [e for e in evidence if not quantity or has_quantity(e.text)]
         # a question naming a drug is answered only from passages that name it
-        usable = [e for e in with_fact if drugs <= _drugs_in(_context_of(e))]
-        missing_drugs = sorted(drugs - _drugs_in(_context_of(with_fact[0]))) if with_fact and not usable else []
+        usable = [e for e in with_fact if drugs <= drugs_in(_context_of(e))]
+        missing_drugs = sorted(drugs - drugs_in(_context_of(with_fact[0]))) if with_fact and not usable else []
         return {
             "missing_drugs": missing_drugs,
             "evidence": evidence,
@@ -307,14 +221,14 @@ class VerifiedAnswerer:
             reply = self._generate(question, chosen)
             kept, removed = _verify_reply(reply, chosen)
             # an answer that drops the number its evidence states (or the question asks for) is not used
-            needs_number = f["quantity"] or _has_quantity(chosen[0].text)
-            if kept and (not needs_number or any(_has_quantity(s) for s in kept)):
-                return _renumbered(question, " ".join(kept), citations, removed, "generated")
+            needs_number = f["quantity"] or has_quantity(chosen[0].text)
+            if kept and (not needs_number or any(has_quantity(s) for s in kept)):
+                return renumbered(question, " ".join(kept), citations, removed, "generated")
             why = "verification left no sentence" if not kept else "the model's answer gave no number; showing the evidence"
         else:
             why = "no language model: the evidence sentences are the answer"
-        text = " ".join(f"{_sentence_end(c.text)} [{c.n}]" for c in citations)
-        return _renumbered(question, text, citations, removed, "extractive", why)
+        text = " ".join(f"{sentence_end(c.text)} [{c.n}]" for c in citations)
+        return renumbered(question, text, citations, removed, "extractive", why)
 
     def _generate(self, question: str, evidence: Sequence[_Evidence]) -> str:
         numbered = "\n".join(f"[{i}] {e.text}" for i, e in enumerate(evidence, start=1))
@@ -339,7 +253,7 @@ class VerifiedAnswerer:
         text = "The documents do not answer this question."
         if closest:
             text += " The closest passages, for you to check: " + " ".join(
-                f"[{c.n}] \"{_sentence_end(c.text)}\"" for c in closest)
+                f"[{c.n}] \"{sentence_end(c.text)}\"" for c in closest)
         return VerifiedAnswer(question, False, text, closest, [], "abstained", why)
 
 
@@ -348,41 +262,6 @@ def _as_passage(hit: Any) -> Hit:
     if isinstance(hit, Hit):
         return hit
     return Hit(hit.id, hit.doc_id, hit.text, hit.score, dict(hit.metadata or {}))
-
-
-_NUMBER = re.compile(r"\b\d+(?:\.\d+)?\b")
-
-
-def _terms(text: str) -> set[str]:
-    return word_keys(text) | set(_NUMBER.findall(text))
-
-
-def term_weights(question: str, pool_texts: Sequence[str]) -> dict[str, float]:
-    """The question's distinctive words (five-letter keys, and its numbers: "aged 80 and over") weighted by
-    their inverse document frequency among ``pool_texts`` (the retrieved passages): a word no passage
-    contains weighs most."""
-    terms = {w[:5] for w in content_words(question) if w not in _QUESTION_WORDS} | set(_NUMBER.findall(question))
-    pool = [_terms(t) for t in pool_texts]
-    n = len(pool)
-    return {t: math.log((n + 1) / (sum(t in s for s in pool) + 0.5)) for t in terms}
-
-
-def coverage(weights: Mapping[str, float], evidence_texts: Sequence[str]) -> float:
-    """Share of the question's weighted words (:func:`term_weights`) found in ``evidence_texts``."""
-    total = sum(weights.values())
-    if total <= 0:
-        return 1.0
-    found = set().union(*(_terms(t) for t in evidence_texts))
-    return sum(w for t, w in weights.items() if t in found) / total
-
-
-def _has_quantity(text: str) -> bool:
-    facts = extract_facts(text)
-    return bool(facts.numbers or facts.frequencies)
-
-
-def _drugs_in(texts: Sequence[str]) -> set[str]:
-    return set(extract_facts(" ".join(texts)).drugs)
 
 
 def _context_of(evidence: _Evidence) -> list[str]:
@@ -395,19 +274,14 @@ def _citation(n: int, e: _Evidence) -> Citation:
     return Citation(n, e.passage.doc_id, e.passage.id, e.text, e.z, meta.get("source"), meta.get("section"))
 
 
-def _sentence_end(text: str) -> str:
-    return text if text.rstrip().endswith((".", "!", "?")) else text.rstrip() + "."
-
-
-_MARKER = re.compile(r"\[(\d+)\]")
 
 
 def _verify_reply(reply: str, evidence: Sequence[_Evidence]) -> tuple[list[str], list[RemovedSentence]]:
     """Generated sentences that pass :func:`check_sentence` against what they cite (with markers), and the rest."""
     kept, removed = [], []
     for sentence in split_sentences(reply.replace("\n", " ")):
-        cited = sorted({int(m) for m in _MARKER.findall(sentence)})
-        bare = re.sub(r"\s+([.!?;,])", r"\1", _MARKER.sub("", sentence)).strip()
+        cited = sorted({int(m) for m in MARKER.findall(sentence)})
+        bare = re.sub(r"\s+([.!?;,])", r"\1", MARKER.sub("", sentence)).strip()
         if not content_words(bare) and not extract_facts(bare).numbers:
             continue  # a lone marker or "Answer:" fragment
         invalid = [n for n in cited if not 1 <= n <= len(evidence)]
@@ -422,19 +296,7 @@ def _verify_reply(reply: str, evidence: Sequence[_Evidence]) -> tuple[list[str],
         if reasons:
             removed.append(RemovedSentence(sentence, tuple(reasons)))
         else:
-            kept.append(f"{_sentence_end(bare)} " + "".join(f"[{n}]" for n in cited))
+            kept.append(f"{sentence_end(bare)} " + "".join(f"[{n}]" for n in cited))
     return kept, removed
 
 
-def _renumbered(question: str, text: str, citations: list[Citation], removed: list[RemovedSentence], mode: str,
-                why: str = "") -> VerifiedAnswer:
-    """Keeps only the cited citations, numbered 1.. in order of first use."""
-    order: list[int] = []
-    for m in _MARKER.findall(text):
-        if int(m) not in order:
-            order.append(int(m))
-    mapping = {old: new for new, old in enumerate(order, start=1)}
-    text = _MARKER.sub(lambda m: f"[{mapping[int(m.group(1))]}]", text)
-    by_n = {c.n: c for c in citations}
-    kept = [replace(by_n[n], n=mapping[n]) for n in order]
-    return VerifiedAnswer(question, True, text, kept, removed, mode, why)

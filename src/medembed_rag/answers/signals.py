@@ -1,0 +1,63 @@
+"""The question-side signals of the abstention decision: does the question ask for a quantity, which of its
+words are distinctive among the retrieved passages, and how much of them the evidence covers."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+
+from .verify import content_words, extract_facts, word_keys
+
+_QUANTITY_QUESTION = re.compile(
+    r"\bhow (?:often|many|much|long|soon|frequently|high|low)\b|\bat what\b|\bwhat (?:age|time)\b"
+    r"|\b(?:below|above|under|over|up to) (?:what|which)\b|\bwhen should\b|\bwhen (?:is|are|do|does)\b.*\b(?:checked|removed|given|taken|repeated|stopped)\b"
+    r"|\b(?:dose|dosage|amount|level|range|target|interval|threshold|limit|maximum|minimum|frequency|schedule)\b",
+    re.I,
+)
+# Words of a question that say what kind of answer is wanted, not what it is about.
+_QUESTION_WORDS = frozenset("""
+often long many much soon frequently patient patients person people someone somebody recommended recommend
+usual usually normally should does happen happens take takes taking taken took need needs know tell explain mean means
+give given use used best good right kind type get gets getting make happen advice advised
+""".split())
+
+
+def asks_for_quantity(question: str) -> bool:
+    """Whether ``question`` asks for a number, dose, interval, level or time ("how often", "what dose", ...)."""
+    return bool(_QUANTITY_QUESTION.search(question))
+
+
+_NUMBER = re.compile(r"\b\d+(?:\.\d+)?\b")
+
+
+def _terms(text: str) -> set[str]:
+    return word_keys(text) | set(_NUMBER.findall(text))
+
+
+def term_weights(question: str, pool_texts: Sequence[str]) -> dict[str, float]:
+    """The question's distinctive words (five-letter keys, and its numbers: "aged 80 and over") weighted by
+    their inverse document frequency among ``pool_texts`` (the retrieved passages): a word no passage
+    contains weighs most."""
+    terms = {w[:5] for w in content_words(question) if w not in _QUESTION_WORDS} | set(_NUMBER.findall(question))
+    pool = [_terms(t) for t in pool_texts]
+    n = len(pool)
+    return {t: math.log((n + 1) / (sum(t in s for s in pool) + 0.5)) for t in terms}
+
+
+def coverage(weights: Mapping[str, float], evidence_texts: Sequence[str]) -> float:
+    """Share of the question's weighted words (:func:`term_weights`) found in ``evidence_texts``."""
+    total = sum(weights.values())
+    if total <= 0:
+        return 1.0
+    found = set().union(*(_terms(t) for t in evidence_texts))
+    return sum(w for t, w in weights.items() if t in found) / total
+
+
+def has_quantity(text: str) -> bool:
+    facts = extract_facts(text)
+    return bool(facts.numbers or facts.frequencies)
+
+
+def drugs_in(texts: Sequence[str]) -> set[str]:
+    return set(extract_facts(" ".join(texts)).drugs)
