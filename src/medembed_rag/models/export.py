@@ -9,6 +9,7 @@ import logging
 import os
 import sys
 import threading
+import time
 import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -36,18 +37,19 @@ def quiet_export(label: str, *, show: bool = True) -> Iterator[None]:
     Python warnings (torch's ``TracerWarning``, deprecations), the log records of transformers, optimum, NNCF,
     torch and OpenVINO (a "LOAD REPORT", deprecation notices), and whatever they print to Python's stdout and
     stderr (their progress bars) are captured and logged at DEBUG on ``medembed_rag.models.export``. One line
-    ``label (elapsed)`` is drawn on stderr once the export has taken a second (``show=False``: none).
+    of its own goes to stderr once the export has taken a second: ``label (N s)`` redrawn in place on a
+    terminal, then ``label: done in N s`` (``show=False``: none).
     """
-    from tqdm.auto import tqdm
-
     real_stderr = sys.stderr
-    bar = tqdm(total=None, desc=label, bar_format="{desc} ({elapsed})", delay=1.0, file=real_stderr,
-               disable=not show, leave=True)
+    terminal = show and real_stderr.isatty()
+    started = time.monotonic()
     done = threading.Event()
 
-    def tick() -> None:
+    def tick() -> None:  # one line, redrawn in place on a terminal once the export has taken a second
         while not done.wait(0.5):
-            bar.refresh()
+            if terminal and time.monotonic() - started >= 1.0:
+                real_stderr.write(f"\r{label} ({time.monotonic() - started:.0f} s)")
+                real_stderr.flush()
 
     ticker = threading.Thread(target=tick, name="medembed-export-progress", daemon=True)
     ticker.start()
@@ -65,7 +67,10 @@ def quiet_export(label: str, *, show: bool = True) -> Iterator[None]:
     finally:
         done.set()
         ticker.join()
-        bar.close()
+        elapsed = time.monotonic() - started
+        if show and elapsed >= 1.0:
+            real_stderr.write(f"{chr(13) if terminal else ''}{label}: done in {elapsed:.0f} s\n")
+            real_stderr.flush()
         for lg, handlers, propagate in saved:
             lg.handlers, lg.propagate = handlers, propagate
         for w in caught:

@@ -21,6 +21,8 @@ from .source import ModelSource, resolve_source
 
 logger = logging.getLogger(__name__)
 
+_GENERIC_FOLDERS = frozenset({"model", "models", "checkpoint", "weights", "snapshot", "hf", "export"})
+
 
 def pinned_source(model: str | os.PathLike, revision: str | None, registered: str | None, *,
                   stacklevel: int = 3) -> ModelSource:
@@ -84,7 +86,11 @@ class LazyModel:
         return self._model_source().model_id
 
     def _display_name(self) -> str:
-        return Path(self.model_id).name if self._model_source().is_local else self.model_id.split("/")[-1]
+        """The model's name in progress lines: the hub name, or a local folder's (with its parent when generic)."""
+        if not self._model_source().is_local:
+            return self.model_id.split("/")[-1]
+        folder = Path(self.model_id)
+        return f"{folder.parent.name}/{folder.name}" if folder.name.lower() in _GENERIC_FOLDERS else folder.name
 
     def _export_quietly(self, checkpoint: Path, out: Path) -> None:
         with quiet_export(f"exporting {self._display_name()} to OpenVINO (once)",

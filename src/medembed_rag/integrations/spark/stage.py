@@ -141,15 +141,16 @@ class MedEmbedSentenceEmbeddings(Transformer, HasInputCol, HasOutputCol, Default
             check_choice(name, get(getattr(self, name)), allowed)
         if get(self.chunkTokens) < 0 or get(self.threadsPerTask) < 0:
             raise InvalidInputError("chunkTokens and threadsPerTask must be >= 0")
-        self._encoder_options(dataset)  # every encoder option checked as the encoder checks it
+        self.encoder_options(_task_cpus(dataset))  # every encoder option checked as the encoder checks it
         return {"text_col": text_col, "out_col": out_col, "id_col": id_col if has_id else None}
 
-    def _encoder_options(self, dataset) -> EncoderOptions:
-        """The encoder options the params describe ("", 0 and [] mean unset; threadsPerTask 0: spark.task.cpus)."""
+    def encoder_options(self, task_cpus: int = 1) -> EncoderOptions:
+        """The encoder options the params describe ("", 0 and [] mean unset; threadsPerTask 0: ``task_cpus``,
+        which the stage reads from ``spark.task.cpus``)."""
         values = {o.name: self.getOrDefault(getattr(self, o.metadata["spark"])) for o in _SPARK_OPTIONS}
         values = {k: (None if v in ("", 0, []) else v) for k, v in values.items()}
         if values["num_threads"] is None:
-            values["num_threads"] = int(dataset.sparkSession.conf.get("spark.task.cpus", "1"))
+            values["num_threads"] = task_cpus
         if values["calibration_texts"] is not None:
             values["calibration_texts"] = tuple(values["calibration_texts"])
         return EncoderOptions(**values, show_progress=False)
@@ -176,7 +177,7 @@ class MedEmbedSentenceEmbeddings(Transformer, HasInputCol, HasOutputCol, Default
         if get(self.handleInvalid) == "error":
             self._refuse_invalid_rows(dataset, text_col, id_col)
         chunk, chunk_tokens = get(self.chunk), get(self.chunkTokens) or None
-        options = self._encoder_options(dataset)
+        options = self.encoder_options(_task_cpus(dataset))
         fields = list(dataset.schema.fields)
         if id_col is not None:
             fields.append(StructField("chunk_id", StringType(), False))
@@ -210,6 +211,10 @@ for _name, (_param_of_option, _) in _OPTION_PARAMS.items():  # the encoder optio
     setattr(MedEmbedSentenceEmbeddings, _name, _param_of_option)
 for _name in ["inputCol", "outputCol", *(n for n in _OWN_DEFAULTS if n not in ("inputCol", "outputCol")), *_OPTION_PARAMS]:
     setattr(MedEmbedSentenceEmbeddings, f"set{_name[0].upper()}{_name[1:]}", _setter(_name))
+
+
+def _task_cpus(dataset) -> int:
+    return int(dataset.sparkSession.conf.get("spark.task.cpus", "1"))
 
 
 def _driver_fingerprint(options: EncoderOptions) -> dict:
