@@ -10,6 +10,10 @@ from .telemetry import disable_library_telemetry
 
 disable_library_telemetry()  # before anything below can import openvino, nncf, chromadb or huggingface_hub
 
+from .integrations.chroma_registration import register_when_chroma_loads  # noqa: E402
+
+register_when_chroma_loads()  # so a new process can reopen a collection written with MedEmbedEmbeddingFunction
+
 from ._version import __version__  # noqa: E402
 from .models.encoder import MedEmbedEncoder  # noqa: E402
 from .errors import (  # noqa: E402
@@ -39,6 +43,7 @@ _LAZY = {
     "MedEmbedChromaStore": "medembed_rag.index.store",
     "HybridRetriever": "medembed_rag.index.hybrid",
     "MedicalChunker": "medembed_rag.chunking",
+    "MedEmbedEmbeddingFunction": "medembed_rag.integrations.chroma",
     "MedEmbedReranker": "medembed_rag.models.reranker",
     "VerifiedAnswerer": "medembed_rag.answers.answerer",
 }
@@ -62,6 +67,7 @@ __all__ = [
     "InvalidInputError",
     "InvalidInputTypeError",
     "MedEmbedChromaStore",
+    "MedEmbedEmbeddingFunction",
     "MedEmbedEncoder",
     "MedEmbedError",
     "MedEmbedReranker",

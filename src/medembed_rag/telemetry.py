@@ -13,8 +13,10 @@ the user's home folder:
 * **Chroma**: ``ANONYMIZED_TELEMETRY=False`` (every client this package creates also passes
   ``anonymized_telemetry=False``).
 * **Hugging Face hub**: ``HF_HUB_DISABLE_TELEMETRY=1``.
+* **Haystack** (when its face is used): ``HAYSTACK_TELEMETRY_ENABLED=False`` (it would otherwise send pipeline
+  events and write a user id to ``~/.haystack``).
 
-The two variables are set in ``os.environ``, so worker processes started afterwards (Spark's Python workers,
+The variables are set in ``os.environ``, so worker processes started afterwards (Spark's Python workers,
 ``multiprocessing``) inherit them; those workers import ``medembed_rag`` as well and apply the rest.
 """
 
@@ -27,7 +29,7 @@ import sys
 logger = logging.getLogger(__name__)
 
 #: Environment variables set (overriding any value) when the package is imported.
-TELEMETRY_ENV = {"ANONYMIZED_TELEMETRY": "False", "HF_HUB_DISABLE_TELEMETRY": "1"}
+TELEMETRY_ENV = {"ANONYMIZED_TELEMETRY": "False", "HF_HUB_DISABLE_TELEMETRY": "1", "HAYSTACK_TELEMETRY_ENABLED": "False"}
 
 
 def _decline(*_args, **_kwargs):
