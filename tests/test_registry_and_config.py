@@ -15,10 +15,12 @@ def test_registry_lists_the_three_medembed_models():
     specs = {s.model_id: s for s in list_supported_models()}
     assert {"abhinand/MedEmbed-small-v0.1", "abhinand/MedEmbed-base-v0.1", "abhinand/MedEmbed-large-v0.1"} <= set(specs)
     assert [specs[f"abhinand/MedEmbed-{size}-v0.1"].dim for size in ("small", "base", "large")] == [384, 768, 1024]
-    for spec in specs.values():
+    for spec in (s for model_id, s in specs.items() if model_id.startswith("abhinand/MedEmbed-")):
         assert spec.pooling is Pooling.CLS and spec.max_length == 512 and spec.normalize
         assert spec.query_prefix == "" and spec.document_prefix == ""
     assert len(specs["abhinand/MedEmbed-base-v0.1"].revision) == 40
+    long = specs["Alibaba-NLP/gte-modernbert-base"]  # the long-context class (MedEIR's): 8,192 tokens
+    assert long.max_length == 8192 and long.dim == 768 and long.pooling is Pooling.CLS and long.revision is None
 
 
 def test_registered_model_is_described_without_loading():

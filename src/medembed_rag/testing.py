@@ -104,6 +104,60 @@ def build_medembed_shaped_model(folder: str | Path, *, seed: int = 0, overrides:
     return folder
 
 
+# Alibaba-NLP/gte-modernbert-base's architecture (8,192 tokens, global attention every third layer, a 128-token
+# local window), with the stand-in's 30,522-token vocabulary and special-token ids.
+GTE_MODERNBERT_BASE_CONFIG = {
+    "architectures": ["ModernBertModel"],
+    "model_type": "modernbert",
+    "hidden_size": 768,
+    "num_hidden_layers": 22,
+    "num_attention_heads": 12,
+    "intermediate_size": 1152,
+    "global_attn_every_n_layers": 3,
+    "local_attention": 128,
+    "max_position_embeddings": 8192,
+    "vocab_size": 30522,
+    "pad_token_id": 0,
+    "unk_token_id": 100,
+    "cls_token_id": 101,
+    "sep_token_id": 102,
+    "bos_token_id": 101,
+    "eos_token_id": 102,
+    "mask_token_id": 103,
+}
+
+
+def build_modernbert_model(folder: str | Path, *, seed: int = 0, overrides: dict | None = None,
+                           pooling: str = "cls") -> Path:
+    """Writes a gte-modernbert-base-shaped ModernBERT with random weights, the stand-in's tokenizer and
+    sentence-transformers files (``pooling``, Normalize, 8,192 tokens) into ``folder``. Idempotent.
+
+    Args:
+        folder: Where to write it.
+        seed: Seed of the random weights.
+        overrides: Config values to change (e.g. a small model for fast tests).
+        pooling: ``cls`` (gte-modernbert-base) or ``mean`` (modernbert-embed-base).
+    """
+    folder = Path(folder)
+    if (folder / "model.safetensors").is_file() and (folder / "modules.json").is_file():
+        return folder
+    try:
+        import torch
+        from transformers import AutoTokenizer, ModernBertConfig, ModernBertModel
+    except ImportError as exc:
+        raise MissingDependencyError("building a stand-in model needs torch and transformers (>= 4.48)") from exc
+    folder.mkdir(parents=True, exist_ok=True)
+    config = ModernBertConfig(**{**GTE_MODERNBERT_BASE_CONFIG, **(overrides or {})})
+    torch.manual_seed(seed)
+    model = ModernBertModel(config).eval()
+    model.save_pretrained(folder, safe_serialization=True)
+    tokenizer = AutoTokenizer.from_pretrained(str(standin_model_path()))
+    tokenizer.model_max_length = config.max_position_embeddings
+    tokenizer.save_pretrained(folder)
+    _write_sentence_transformers_files(folder, config.hidden_size, pooling, config.max_position_embeddings)
+    return folder
+
+
 def build_cross_encoder(folder: str | Path, *, seed: int = 0) -> Path:
     """Writes a local cross-encoder for tests: the stand-in's BERT weights with a seeded one-label head."""
     folder = Path(folder)

@@ -19,7 +19,7 @@ from ..inputs import validate_texts
 from ..text.medical_texts import calibration_samples
 from .batching import model_inputs, run_sorted_batches
 from .cache import read_manifest
-from .export import export_with_optimum, quantize_int8
+from .export import export_checkpoint, quantize_int8
 from .lifecycle import LazyModel, pinned_source
 from .options import EncoderOptions, Precision, Truncation, precision_family
 from .pooling import l2_normalize, pool
@@ -214,7 +214,7 @@ class MedEmbedEncoder(LazyModel):
         return dataclasses.replace(settings, **changes) if changes else settings
 
     def _export(self, checkpoint: Path, out: Path) -> None:
-        export_with_optimum(self.task)(checkpoint, out)
+        export_checkpoint(self.task)(checkpoint, out)
         if self.precision == "int8":
             settings = self._adjust(read_settings(checkpoint, self._spec))
             tokenizer = load_tokenizer(out, cache_entry=True)

@@ -1,10 +1,12 @@
-"""Turning a checkpoint into an OpenVINO IR: optimum-intel's exporter (needs the ``[export]`` extra) and
-NNCF's static int8 quantisation."""
+"""Turning a checkpoint into an OpenVINO IR (needs the ``[export]`` extra): the route chosen per architecture in
+one place (:func:`export_checkpoint`: optimum-intel, or :mod:`.export_native` for what it cannot export), NNCF's
+static int8 quantisation on the IR, and a quiet export."""
 
 from __future__ import annotations
 
 import contextlib
 import io
+import json
 import logging
 import os
 import sys
@@ -78,6 +80,34 @@ def quiet_export(label: str, *, show: bool = True) -> Iterator[None]:
         if printed.getvalue().strip():
             logger.debug("printed during the export:\n%s", printed.getvalue())
 
+def export_route(checkpoint: Path) -> str:
+    """``native`` for a checkpoint whose ``model_type`` optimum-intel cannot export (ModernBERT), else ``optimum``."""
+    from .export_native import NATIVE_MODEL_TYPES
+
+    try:
+        model_type = json.loads((checkpoint / "config.json").read_text(encoding="utf-8")).get("model_type")
+    except (OSError, ValueError) as exc:
+        raise ModelLoadError(f"{checkpoint} has no readable config.json ({exc}); it is not a model folder") from exc
+    return "native" if model_type in NATIVE_MODEL_TYPES else "optimum"
+
+
+def export_checkpoint(task: str) -> ExportFn:
+    """The :data:`ExportFn` for ``task`` (``feature-extraction`` or ``text-classification``), by architecture."""
+
+    def _export(checkpoint: Path, out: Path) -> None:
+        if export_route(checkpoint) == "optimum":
+            export_with_optimum(task)(checkpoint, out)
+            return
+        if task != "feature-extraction":
+            raise ModelLoadError(f"{checkpoint} is a ModernBERT checkpoint: medembed-rag exports those as embedding "
+                                 f"models only, not as {task} (reranker) models")
+        from .export_native import export_modernbert
+
+        export_modernbert(checkpoint, out)
+
+    return _export
+
+
 def export_with_optimum(task: str) -> ExportFn:
     """An :data:`ExportFn` that converts a transformers checkpoint with optimum-intel (needs torch)."""
 
@@ -102,7 +132,7 @@ def export_with_optimum(task: str) -> ExportFn:
         except Exception as exc:
             raise ModelLoadError(
                 f"exporting {checkpoint} to OpenVINO failed ({type(exc).__name__}: {exc}). medembed-rag "
-                f"supports BERT-family checkpoints; check that the folder holds a complete model."
+                f"supports BERT-family and ModernBERT checkpoints; check that the folder holds a complete model."
             ) from exc
 
     return _export
@@ -116,11 +146,13 @@ def quantize_int8(out: Path, calibration_inputs: Sequence[dict]) -> None:
     xml = find_xml(out)
     core = ov.Core()
     model = core.read_model(xml)
+    names = {port.get_any_name() for port in model.inputs}  # BERT takes token_type_ids, ModernBERT does not
+    samples = [{k: v for k, v in sample.items() if k in names} for sample in calibration_inputs]
     quantized = nncf.quantize(
         model,
-        nncf.Dataset(list(calibration_inputs)),
+        nncf.Dataset(samples),
         model_type=nncf.ModelType.TRANSFORMER,
-        subset_size=len(calibration_inputs),
+        subset_size=len(samples),
     )
     tmp_xml = out / "int8_tmp.xml"
     ov.save_model(quantized, tmp_xml, compress_to_fp16=False)

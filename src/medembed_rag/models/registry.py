@@ -74,6 +74,17 @@ _MODELS: tuple[ModelSpec, ...] = (
         license="apache-2.0",
         base_model="BAAI/bge-large-en-v1.5",
     ),
+    # A long-context encoder of MedEIR's class (8,192 tokens; ModernBERT, exported by models.export_native).
+    # No verified commit was found in public material when this row was written: unpinned (loading it warns).
+    ModelSpec(
+        model_id="Alibaba-NLP/gte-modernbert-base",
+        revision=None,
+        dim=768,
+        pooling=Pooling.CLS,
+        max_length=8192,
+        license="apache-2.0",
+        base_model="answerdotai/ModernBERT-base",
+    ),
 )
 
 _BY_ID = {spec.model_id.lower(): spec for spec in _MODELS}

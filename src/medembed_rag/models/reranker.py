@@ -23,7 +23,7 @@ from ..errors import (
 from ..inputs import validate_texts
 from ..text.medical_texts import MEDICAL_SENTENCES, calibration_samples
 from .batching import model_inputs, run_sorted_batches
-from .export import export_with_optimum, quantize_int8
+from .export import export_checkpoint, quantize_int8
 from .lifecycle import LazyModel, pinned_source
 from .options import PRECISIONS, TRUNCATIONS, Precision, Truncation, check_choice, check_positive_int
 from .registry import DEFAULT_RERANKER, RerankerSpec, get_reranker_spec, list_supported_rerankers
@@ -106,7 +106,7 @@ class MedEmbedReranker(LazyModel):
         return "int8" if self.precision == "int8" else "fp32"
 
     def _export(self, checkpoint: Path, out: Path) -> None:
-        export_with_optimum(self.task)(checkpoint, out)
+        export_checkpoint(self.task)(checkpoint, out)
         if self.precision == "int8":
             tokenizer = load_tokenizer(out, cache_entry=True)
             tokenizer.enable_truncation(self._limit(out), strategy="only_second")
