@@ -13,7 +13,14 @@ Targets: medical >= truncate + 8 nDCG@10 points, and >= window + 1 point.
 Speed: characters per second of MedicalChunker against LangChain's SentenceTransformersTokenTextSplitter and
 LlamaIndex's SentenceSplitter (both counting the model's tokens) on the same documents; target: not slower.
 
+Long-context model (``--long-model FOLDER_OR_HUB_ID``, e.g. a gte-modernbert-base twin or the real model): the
+same MedQuAD-long documents embedded three ways by that one model - whole documents (up to its 8,192 tokens),
+512-token medical chunks aggregated by the best chunk, and medical chunks of its own full budget - with docs/s,
+peak memory and nDCG@10 for each. On a random-weight twin the nDCG is meaningless (only speed and memory count);
+with real weights the same command gives the quality comparison.
+
 Usage: python benchmarks/bench_chunking.py [--docs N] [--skip-retrieval] [--skip-speed]
+       python benchmarks/bench_chunking.py --long-model FOLDER [--docs N]
 """
 
 from __future__ import annotations
@@ -90,6 +97,47 @@ def retrieval(n_docs: int | None, variants: list[str], only_variants: bool = Fal
     return results
 
 
+def long_context(n_docs: int | None, model: str) -> dict:
+    """Whole documents vs 512-token chunks vs the long model's own chunks, one long-context model (see the doc)."""
+    from medembed_rag import MedEmbedEncoder
+
+    data = load_beir(_common.dataset("medquad-long"))
+    ids = list(data.corpus)[:n_docs] if n_docs else list(data.corpus)
+    keep = set(ids)
+    qrels = {q: rel for q, rel in data.qrels.items() if any(d in keep for d in rel)}
+    qids = [q for q in qrels if q in data.queries]
+    enc = MedEmbedEncoder(model, truncation="silent", show_progress=False)
+    tok = enc.tokenizer
+    queries = enc.encode_queries([data.queries[q] for q in qids])
+    chunkers = {"whole": None, "chunks-512": MedicalChunker(enc, chunk_tokens=510), "chunks-long": MedicalChunker(enc)}
+    results = {}
+    for method, chunker in chunkers.items():
+        units, owners = [], []
+        for d in ids:
+            title, text = data.corpus[d]
+            head = f"{title}\n" if title else ""
+            reserved = len(tok.encode(head, add_special_tokens=False).ids)
+            pieces = [text] if chunker is None else [c.embed_text for c in chunker.split(text, reserved_tokens=reserved)]
+            units.extend(head + p for p in pieces)
+            owners.extend([d] * len(pieces))
+        started = time.perf_counter()
+        vectors = enc.encode_documents(units)
+        seconds = time.perf_counter() - started
+        scores = queries @ vectors.T
+        run = {}
+        for i, q in enumerate(qids):
+            top = np.argsort(-scores[i])[:1000]
+            run[q] = [h.doc_id for h in aggregate_to_documents([(owners[j], float(scores[i, j])) for j in top],
+                                                               top_k=100)]
+        metrics = evaluate(qrels, run)
+        tokens = sum(enc.count_tokens(units))
+        results[method] = {**metrics, "units": len(units), "tokens": tokens, "seconds": seconds,
+                           "docs_per_s": len(ids) / seconds, "peak_rss_mb": _common.peak_rss_mb()}
+        print(f"  {method:12s} {len(ids) / seconds:7.2f} docs/s  {len(units):6d} units  {tokens:8d} tokens  "
+              f"peak RSS {_common.peak_rss_mb():6.0f} MiB  nDCG@10 {metrics['ndcg@10']:6.2f}", flush=True)
+    return results
+
+
 def speed(n_docs: int) -> dict:
     from langchain_text_splitters import SentenceTransformersTokenTextSplitter
     from llama_index.core.node_parser import SentenceSplitter
@@ -128,8 +176,15 @@ def main() -> None:
     parser.add_argument("--skip-speed", action="store_true")
     parser.add_argument("--variant", action="append", default=[], help="extra medical setting tokens:overlap")
     parser.add_argument("--only-variants", action="store_true", help="run only the --variant settings")
+    parser.add_argument("--long-model", default=None, help="compare whole documents and chunk sizes on this model")
     args = parser.parse_args()
     report, failures = {}, []
+    if args.long_model:
+        print(f"MedQuAD-long on the long-context model {args.long_model} (a random-weight twin: speed and memory "
+              f"only; nDCG needs real weights)")
+        report["long_context"] = long_context(args.docs, args.long_model)
+        report["model"] = args.long_model
+        _common.finish("chunking-long-context", report, [])
     if not args.skip_retrieval:
         print("Retrieval on MedQuAD-long, stand-in model, document level (best chunk)")
         r = report["retrieval"] = retrieval(args.docs, args.variant, args.only_variants)

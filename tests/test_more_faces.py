@@ -234,6 +234,26 @@ def test_haystack_components_match_the_encoder_and_refuse_bad_input(standin_path
         MedEmbedTextEmbedder(model=str(standin_path), precision="fp16")
 
 
+def test_haystack_splitter_cuts_token_exactly_and_keeps_offsets(standin_path, encoder):
+    from haystack import Document
+
+    from medembed_rag.integrations.haystack import MedicalDocumentSplitter
+
+    text = "MEDICATIONS:\n" + " ".join(PASSAGES * 12) + "\n\nFOLLOW-UP:\nSee your GP in two weeks."
+    splitter = MedicalDocumentSplitter(model=str(standin_path), precision="fp32", chunk_tokens=96)
+    chunks = splitter.run([Document(id="note-1", content=text, meta={"ward": "B"})])["documents"]
+    assert len(chunks) > 3 and all(c.meta["source_id"] == "note-1" and c.meta["ward"] == "B" for c in chunks)
+    assert [c.meta["split_id"] for c in chunks] == list(range(len(chunks)))
+    for c in chunks:
+        start = c.meta["split_idx_start"]
+        assert text[start : start + len(c.content)] == c.content  # exact original text at its offset
+        assert encoder.count_tokens(c.content)[0] <= 98
+    assert any(c.meta.get("section_heading") for c in chunks) and chunks[-1].meta["section"] == "FOLLOW-UP"
+    clone = MedicalDocumentSplitter.from_dict(splitter.to_dict())
+    assert [c.content for c in clone.run([Document(id="note-1", content=text)])["documents"]] == [
+        c.content for c in chunks]
+
+
 # ---------------------------------------------------------------------- DSPy
 def test_dspy_retriever_finds_the_right_passage_with_query_and_document_paths_apart(standin_path, cache_dir):
     import dspy

@@ -4,6 +4,7 @@
 * :class:`MedEmbedDocumentEmbedder` (``embedders``) - ``Document``s in, with ``embedding`` set (the document path;
   ``meta_fields_to_embed`` as Haystack's own embedders)
 * :class:`MedEmbedRanker` (``ranker``) - the cross-encoder, reordering ``Document``s with ``score`` set
+* :class:`MedicalDocumentSplitter` (``splitter``) - the token-exact medical chunker as a document splitter
 
 Each takes the encoder's options as keyword arguments (:class:`~medembed_rag.models.options.EncoderOptions`),
 loads its model in ``warm_up()`` (or on first ``run``), and serialises with ``to_dict`` / ``from_dict``.
@@ -24,7 +25,8 @@ from haystack.core.serialization import allow_deserialization_module  # noqa: E4
 
 from .embedders import MedEmbedDocumentEmbedder, MedEmbedTextEmbedder  # noqa: E402
 from .ranker import MedEmbedRanker  # noqa: E402
+from .splitter import MedicalDocumentSplitter  # noqa: E402
 
 allow_deserialization_module(__name__)
 
-__all__ = ["MedEmbedDocumentEmbedder", "MedEmbedRanker", "MedEmbedTextEmbedder"]
+__all__ = ["MedEmbedDocumentEmbedder", "MedEmbedRanker", "MedEmbedTextEmbedder", "MedicalDocumentSplitter"]
