@@ -41,6 +41,14 @@ def standin_encoder(precision: str = "auto", **options):
 
 
 def peak_rss_mb() -> float:
+    """This process's own peak resident memory (MiB). Linux's ``ru_maxrss`` survives fork and exec, so a worker
+    would report at least its parent's peak; ``VmHWM`` belongs to the worker's own address space."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 

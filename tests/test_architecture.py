@@ -45,6 +45,7 @@ PUBLIC = {
     "medembed_rag.evaluation": ["BeirDataset", "EvalIndex", "document_text", "evaluate", "load_beir", "mrr_at_k",
                                 "ndcg_at_k", "recall_at_k", "run_eval"],
     "medembed_rag.app": ["main"],
+    "medembed_rag.server": ["ServerConfig", "create_app", "serve"],
     "medembed_rag.integrations": ["require"],
     "medembed_rag.integrations.langchain": [
         "MedEmbedChatModel", "MedEmbedEmbeddings", "MedEmbedHybridRetriever", "MedEmbedLangChainVectorStore",
@@ -69,7 +70,7 @@ LAYERS = [
     {"index"},
     {"answers"},
     {"integrations", "evaluation", "testing"},
-    {"app"},
+    {"app", "server"},
 ]
 TOP_LEVEL = {"__init__"}  # the package's own __init__ re-exports from every layer, lazily above the models
 

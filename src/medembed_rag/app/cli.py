@@ -32,6 +32,7 @@ from .commands import (
     cmd_index,
     cmd_info,
     cmd_query,
+    cmd_serve,
 )
 from .documents import CliError
 from .flags import add_encoder_flags
@@ -113,6 +114,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--int8", action="store_true", help="also measure int8 (exports it once if needed)")
     p.add_argument("--cache-dir", default=None)
     p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("serve", help="serve the model over HTTP (OpenAI and text-embeddings-inference APIs)")
+    add_encoder_flags(p)
+    p.add_argument("--reranker", default=None, help="also serve this cross-encoder (/rerank, /v1/rerank)")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default: %(default)s, this machine only)")
+    p.add_argument("--port", type=int, default=8080)
+    p.add_argument("--api-key", default=None, help="require 'Authorization: Bearer KEY' on every route but /health "
+                   "and /metrics (default: $MEDEMBED_RAG_API_KEY; none: no key)")
+    p.add_argument("--default-input-type", default="document", choices=["document", "query"],
+                   help="the path for requests that say no input_type (OpenAI clients cannot)")
+    p.add_argument("--truncate", action="store_true", help="cut over-long inputs (and say so) instead of 413")
+    p.add_argument("--max-queue", type=int, default=1024, help="texts waiting before 429 (default: %(default)s)")
+    p.add_argument("--max-batch-tokens", type=int, default=16384, help="tokens per model call")
+    p.add_argument("--max-client-batch", type=int, default=512, help="texts per request")
+    p.add_argument("--max-body-bytes", type=int, default=8 * 1024 * 1024)
+    p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("demo", help="index sample documents and answer a question with citations")
     p.add_argument("--question", default=None, help="ask one question and exit")

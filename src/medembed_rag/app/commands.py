@@ -189,3 +189,19 @@ def cmd_demo(args) -> int:
     from .demo import run_demo
 
     return run_demo(question=args.question, store=args.store, use_llm=not args.no_llm, model=args.model)
+
+
+def cmd_serve(args) -> int:
+    import os
+
+    from ..server import ServerConfig, serve
+
+    config = ServerConfig(
+        options=encoder_options(args), reranker=args.reranker,
+        api_key=args.api_key or os.environ.get("MEDEMBED_RAG_API_KEY") or None,
+        default_input_type=args.default_input_type, truncate=args.truncate, max_queue=args.max_queue,
+        max_batch_tokens=args.max_batch_tokens, max_client_batch=args.max_client_batch,
+        max_body_bytes=args.max_body_bytes,
+    )
+    serve(config, host=args.host, port=args.port)
+    return 0
