@@ -167,7 +167,7 @@ def main() -> None:
         proc.terminate()
         proc.wait(timeout=60)
     report["anchor"] = args.anchor_url
-    _common.finish("serve", report, failures)
+    _common.finish(f"serve-{args.precision}", report, failures)
 
 
 def _common_free_port() -> int:
