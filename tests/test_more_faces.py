@@ -52,6 +52,18 @@ def test_importing_the_package_loads_no_chroma_haystack_or_dspy():
     assert out.stdout.strip() == "[]", out.stdout + out.stderr[-2000:]
 
 
+@pytest.mark.parametrize("first", ["import medembed_rag", "import chromadb; import medembed_rag",
+                                   "import medembed_rag.integrations.chroma",
+                                   "from medembed_rag import MedEmbedEmbeddingFunction"])
+def test_the_function_is_registered_whatever_is_imported_first(first):
+    code = (f"import warnings; warnings.simplefilter('error')\n{first}\n"
+            "import chromadb.utils.embedding_functions as registry\n"
+            "print(registry.known_embedding_functions['medembed'].__name__)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=ENV, timeout=120)
+    assert out.stdout.strip() == "MedEmbedEmbeddingFunction", out.stderr[-2000:]
+    assert "could not register" not in out.stderr
+
+
 _REOPEN = textwrap.dedent("""
     import json, sys, warnings
     warnings.simplefilter("error")  # "No embedding function configuration found" must not appear

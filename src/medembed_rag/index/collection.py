@@ -31,7 +31,7 @@ from filelock import FileLock, Timeout
 from ..errors import ModelMismatchError, StoreError
 from . import erasure
 from .connection import connection_guard
-from .fingerprint import fingerprint_differences, flatten_fingerprint, read_fingerprint
+from .fingerprint import describe_mismatch, flatten_fingerprint, read_fingerprint
 from .lexical import LexicalIndex
 from .records import ChunkRecord, Hit, hit, searchable_text
 
@@ -112,10 +112,9 @@ class ChunkIndex:
             with self.guard("stamping the collection"):
                 collection.modify(metadata={**flatten_fingerprint(self.fingerprint), "medembed:format": 1})
             return collection
-        differences = fingerprint_differences(recorded, self.fingerprint)
-        if differences:
-            theirs = ", ".join(f"{k}={recorded.get(k)!r}" for k in differences)
-            ours = ", ".join(f"{k}={self.fingerprint.get(k)!r}" for k in differences)
+        mismatch = describe_mismatch(recorded, self.fingerprint)
+        if mismatch:
+            theirs, ours = mismatch
             raise ModelMismatchError(
                 f"collection {self.name!r} at {self.address} was built with {recorded.get('model_id')} "
                 f"({theirs}), but these vectors come from {self.fingerprint.get('model_id')} ({ours}). Vectors of "

@@ -27,3 +27,13 @@ def read_fingerprint(metadata: Mapping[str, Any] | None) -> dict[str, Any]:
 def fingerprint_differences(recorded: Mapping[str, Any], fingerprint: Mapping[str, Any]) -> list[str]:
     """The :data:`FINGERPRINT_MATCH_KEYS` on which two fingerprints disagree (empty: their vectors may share an index)."""
     return [k for k in FINGERPRINT_MATCH_KEYS if str(recorded.get(k)) != str(fingerprint.get(k))]
+
+
+def describe_mismatch(recorded: Mapping[str, Any], fingerprint: Mapping[str, Any]) -> tuple[str, str] | None:
+    """``None`` when the two fingerprints match, else how each reads on the keys that differ:
+    ``("model_id='a', dim=384", "model_id='b', dim=768")``, for an error message."""
+    differences = fingerprint_differences(recorded, fingerprint)
+    if not differences:
+        return None
+    return (", ".join(f"{k}={recorded.get(k)!r}" for k in differences),
+            ", ".join(f"{k}={fingerprint.get(k)!r}" for k in differences))

@@ -24,9 +24,10 @@ from typing import Any
 from chromadb.api.types import Documents, EmbeddingFunction, Embeddings, Space
 
 from ..errors import InvalidInputError, ModelMismatchError
-from ..index.fingerprint import fingerprint_differences
+from ..index.fingerprint import describe_mismatch, fingerprint_differences
 from ..models.encoder import MedEmbedEncoder
 from ..models.options import PRECISIONS, EncoderOptions
+from .chroma_registration import register
 
 __all__ = ["NAME", "MedEmbedEmbeddingFunction"]
 
@@ -105,10 +106,9 @@ class MedEmbedEmbeddingFunction(EmbeddingFunction[Documents]):
             return
         recorded = (persisted.get("config") or {}).get("fingerprint") or {}
         ours = self.encoder.fingerprint
-        differences = fingerprint_differences(recorded, ours) if recorded else []
-        if differences:
-            theirs = ", ".join(f"{k}={recorded.get(k)!r}" for k in differences)
-            mine = ", ".join(f"{k}={ours.get(k)!r}" for k in differences)
+        mismatch = describe_mismatch(recorded, ours) if recorded else None
+        if mismatch:
+            theirs, mine = mismatch
             raise ModelMismatchError(
                 f"collection {getattr(collection, 'name', '?')!r} was embedded with {recorded.get('model_id')} "
                 f"({theirs}), but this embedding function runs {ours.get('model_id')} ({mine}); vectors of "
@@ -134,3 +134,5 @@ class MedEmbedEmbeddingFunction(EmbeddingFunction[Documents]):
     def __repr__(self) -> str:
         return f"MedEmbedEmbeddingFunction(model={self.encoder.model_id!r}, precision={self.encoder.precision!r})"
 
+
+register()  # imported first, before medembed_rag's hook could: Chroma's registry is loaded by now

@@ -23,6 +23,9 @@ REGISTRY = "chromadb.utils.embedding_functions"
 
 def register() -> None:
     """Registers the function under its name (idempotent). A failure is logged, never raised into Chroma."""
+    ours = sys.modules.get(f"{__package__}.chroma")
+    if ours is not None and not hasattr(ours, "MedEmbedEmbeddingFunction"):
+        return  # our module is being imported (it imported Chroma): it registers itself once its class exists
     try:
         from chromadb.utils.embedding_functions import known_embedding_functions, register_embedding_function
 
