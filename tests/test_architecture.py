@@ -55,7 +55,7 @@ PUBLIC = {
         "MedEmbedEmbedding", "MedEmbedHybridRetriever", "MedEmbedLlamaIndexVectorStore", "MedEmbedLocalLLM",
         "MedEmbedRerank", "MedEmbedVerifiedQueryEngine", "MedicalNodeParser", "vector_store_index",
     ],
-    "medembed_rag.integrations.chroma": ["NAME", "MedEmbedEmbeddingFunction"],
+    "medembed_rag.integrations.chroma": ["NAME", "MedEmbedEmbeddingFunction", "register"],
     "medembed_rag.integrations.haystack": ["MedEmbedDocumentEmbedder", "MedEmbedRanker", "MedEmbedTextEmbedder",
                                            "MedicalDocumentSplitter"],
     "medembed_rag.integrations.dspy": ["MedEmbedDSPyEmbedder", "embeddings_retriever"],

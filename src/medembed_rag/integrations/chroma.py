@@ -5,7 +5,7 @@
 Chroma 1.x persists a collection's embedding function by name and config, and rebuilds it when the collection
 is opened without one. :class:`MedEmbedEmbeddingFunction` is registered under the name ``medembed`` as soon as
 Chroma's registry (``chromadb.utils.embedding_functions``) is imported in a process that has imported
-``medembed_rag`` (see :mod:`medembed_rag.integrations.chroma_registration`), so a
+``medembed_rag`` (see :mod:`medembed_rag.integrations.chroma_registration`), or as soon as this module is, so a
 new process only needs ``import medembed_rag`` to reopen such a collection. Its config holds the model, revision,
 precision and prefixes, and the encoder's fingerprint.
 
@@ -27,9 +27,8 @@ from ..errors import InvalidInputError, ModelMismatchError
 from ..index.fingerprint import describe_mismatch, fingerprint_differences
 from ..models.encoder import MedEmbedEncoder
 from ..models.options import PRECISIONS, EncoderOptions
-from .chroma_registration import register
 
-__all__ = ["NAME", "MedEmbedEmbeddingFunction"]
+__all__ = ["NAME", "MedEmbedEmbeddingFunction", "register"]
 
 NAME = "medembed"
 # What the persisted config holds, besides the fingerprint: the options that rebuild the same encoder.
@@ -135,4 +134,13 @@ class MedEmbedEmbeddingFunction(EmbeddingFunction[Documents]):
         return f"MedEmbedEmbeddingFunction(model={self.encoder.model_id!r}, precision={self.encoder.precision!r})"
 
 
-register()  # imported first, before medembed_rag's hook could: Chroma's registry is loaded by now
+
+def register() -> None:
+    """Registers :class:`MedEmbedEmbeddingFunction` with Chroma's registry under :data:`NAME` (idempotent)."""
+    from chromadb.utils.embedding_functions import known_embedding_functions, register_embedding_function
+
+    if known_embedding_functions.get(NAME) is not MedEmbedEmbeddingFunction:
+        register_embedding_function(MedEmbedEmbeddingFunction)
+
+
+register()  # on import: whether this module or Chroma's registry was imported first, ours is in it now

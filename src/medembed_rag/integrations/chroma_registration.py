@@ -22,17 +22,11 @@ REGISTRY = "chromadb.utils.embedding_functions"
 
 
 def register() -> None:
-    """Registers the function under its name (idempotent). A failure is logged, never raised into Chroma."""
-    ours = sys.modules.get(f"{__package__}.chroma")
-    if ours is not None and not hasattr(ours, "MedEmbedEmbeddingFunction"):
-        return  # our module is being imported (it imported Chroma): it registers itself once its class exists
+    """Imports :mod:`medembed_rag.integrations.chroma`, which registers its function as it loads. A failure is
+    logged, never raised into Chroma. While that module is itself being imported (it imports Chroma, which can
+    fire this hook), nothing is done here: it registers itself once its class exists."""
     try:
-        from chromadb.utils.embedding_functions import known_embedding_functions, register_embedding_function
-
-        from .chroma import NAME, MedEmbedEmbeddingFunction
-
-        if known_embedding_functions.get(NAME) is not MedEmbedEmbeddingFunction:
-            register_embedding_function(MedEmbedEmbeddingFunction)
+        from . import chroma  # noqa: F401  (registers on import)
     except Exception as exc:  # pragma: no cover - Chroma's API changed: say so, keep Chroma working
         logger.warning("could not register the medembed embedding function with Chroma (%s: %s)",
                        type(exc).__name__, exc)
