@@ -22,9 +22,10 @@ _INPUT_TYPES = ("query", "document")
 
 
 class BadRequest(Exception):
-    def __init__(self, status: int, message: str, kind: str = "invalid_request_error") -> None:
+    def __init__(self, status: int, message: str, kind: str = "invalid_request_error",
+                 retry_after: int | None = None) -> None:
         super().__init__(message)
-        self.status, self.kind = status, kind
+        self.status, self.kind, self.retry_after = status, kind, retry_after
 
 
 def _vectors_json(payload: Any, headers: dict | None = None) -> Response:
@@ -98,7 +99,7 @@ async def _embed(state, texts: list[str], kind: str, truncate: bool) -> tuple[np
     try:
         vectors = await state.batcher.submit(texts, tokens, kind)
     except QueueFull as exc:
-        raise BadRequest(429, f"{exc}", "rate_limit_exceeded") from None
+        raise BadRequest(429, f"{exc}", "rate_limit_exceeded", retry_after=exc.retry_after) from None
     return vectors, tokens, long
 
 
@@ -108,7 +109,7 @@ def register(app, state) -> None:
             try:
                 return await route(request)
             except BadRequest as exc:
-                retry = {"Retry-After": str(max(1, state.batcher.depth // 64 or 1))} if exc.status == 429 else None
+                retry = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
                 return error(exc.status, str(exc), exc.kind, retry)
             except MedEmbedError as exc:  # the library's own refusals: messages carry indexes, never text
                 return error(400, str(exc))
