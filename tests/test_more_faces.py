@@ -42,6 +42,14 @@ def test_chroma_function_gives_the_encoders_vectors_on_both_paths(chroma_ef, enc
         chroma_ef(["fine", "  "])
     with pytest.raises(InvalidInputTypeError):
         chroma_ef([None])
+    from medembed_rag.integrations.chroma import MedEmbedEmbeddingFunction
+    from medembed_rag.integrations.dspy import MedEmbedDSPyEmbedder
+
+    for face in (MedEmbedEmbeddingFunction, MedEmbedDSPyEmbedder):  # a shared encoder keeps its own settings
+        with pytest.raises(InvalidInputError, match="either encoder= or"):
+            face(encoder=encoder, precision="int8")
+        with pytest.raises(InvalidInputError, match="must be a MedEmbedEncoder"):
+            face(encoder="not an encoder")
 
 
 def test_importing_the_package_loads_no_chroma_haystack_or_dspy():

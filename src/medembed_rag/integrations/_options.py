@@ -77,6 +77,18 @@ def shared_or_new_encoder(face: BaseModel, encoder: MedEmbedEncoder | None, **re
     return MedEmbedEncoder(options=EncoderOptions(**_to_encoder_args(values)))
 
 
+def encoder_from(encoder: MedEmbedEncoder | None, options: dict[str, Any]) -> MedEmbedEncoder:
+    """For the faces that take ``encoder=`` or the encoder's options as keywords (Chroma, DSPy): the shared
+    encoder, or a new one from the options; both at once is refused."""
+    if encoder is None:
+        return MedEmbedEncoder(options=EncoderOptions(**options))
+    if options:
+        raise InvalidInputError(f"pass either encoder= or the encoder options {sorted(options)}, not both")
+    if not isinstance(encoder, MedEmbedEncoder):
+        raise InvalidInputError(f"encoder must be a MedEmbedEncoder, got {type(encoder).__name__}")
+    return encoder
+
+
 def reranker_values(reranker: Any, data: dict[str, Any]) -> dict[str, Any]:
     """Before a rerank face's pydantic init: ``model`` and ``precision`` filled from a shared reranker."""
     if reranker is not None:

@@ -23,10 +23,11 @@ from typing import Any
 
 from chromadb.api.types import Documents, EmbeddingFunction, Embeddings, Space
 
-from ..errors import InvalidInputError, ModelMismatchError
+from ..errors import ModelMismatchError
 from ..index.fingerprint import describe_mismatch, fingerprint_differences
 from ..models.encoder import MedEmbedEncoder
-from ..models.options import PRECISIONS, EncoderOptions
+from ..models.options import PRECISIONS
+from ._options import encoder_from
 
 __all__ = ["NAME", "MedEmbedEmbeddingFunction", "register"]
 
@@ -47,11 +48,7 @@ class MedEmbedEmbeddingFunction(EmbeddingFunction[Documents]):
     """
 
     def __init__(self, encoder: MedEmbedEncoder | None = None, **options: Any) -> None:
-        if encoder is not None and options:
-            raise InvalidInputError(f"pass either encoder= or the encoder options {sorted(options)}, not both")
-        if encoder is not None and not isinstance(encoder, MedEmbedEncoder):
-            raise InvalidInputError(f"encoder must be a MedEmbedEncoder, got {type(encoder).__name__}")
-        self.encoder = encoder or MedEmbedEncoder(options=EncoderOptions(**options))
+        self.encoder = encoder_from(encoder, options)
         self._checked: set[str] = set()
 
     def __call__(self, input: Documents) -> Embeddings:

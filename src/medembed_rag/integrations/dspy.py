@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 
 from ..models.encoder import MedEmbedEncoder
-from ..models.options import EncoderOptions
 from . import require
+from ._options import encoder_from
 
 dspy = require("dspy", "dspy", "medembed_rag.integrations.dspy")
 
@@ -38,11 +38,7 @@ class MedEmbedDSPyEmbedder:
     """
 
     def __init__(self, encoder: MedEmbedEncoder | None = None, *, queries: bool = False, **options: Any) -> None:
-        if encoder is not None and options:
-            from ..errors import InvalidInputError
-
-            raise InvalidInputError(f"pass either encoder= or the encoder options {sorted(options)}, not both")
-        self.encoder = encoder or MedEmbedEncoder(options=EncoderOptions(**options))
+        self.encoder = encoder_from(encoder, options)
         self.queries = queries
 
     def __call__(self, texts: str | Sequence[str]) -> np.ndarray:

@@ -118,6 +118,11 @@ class EncoderOptions:
         """A copy with ``changes`` applied (checked again)."""
         return dataclasses.replace(self, **changes)
 
+    def explicit(self) -> dict[str, Any]:
+        """The model and the options that differ from their defaults, as plain values (a compact config)."""
+        defaults = EncoderOptions()
+        return {k: v for k, v in self.to_dict().items() if k == "model" or v != defaults.to_dict()[k]}
+
     def to_dict(self) -> dict[str, Any]:
         """The options as plain values (safe to serialise; ``calibration_texts`` as a list)."""
         out = dataclasses.asdict(self)

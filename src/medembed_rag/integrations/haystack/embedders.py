@@ -23,10 +23,6 @@ class _EncoderComponent:
         """Loads the model (exporting it to OpenVINO once if the cache has none)."""
         self.encoder.load()
 
-    def _init_parameters(self) -> dict[str, Any]:
-        defaults = EncoderOptions()
-        return {k: v for k, v in self.options.to_dict().items() if v != getattr(defaults, k) or k == "model"}
-
     @classmethod
     def from_dict(cls, data: dict[str, Any]):
         """Rebuilds the component from :meth:`to_dict`'s output."""
@@ -42,7 +38,7 @@ class MedEmbedTextEmbedder(_EncoderComponent):
     """
 
     def to_dict(self) -> dict[str, Any]:
-        return default_to_dict(self, **self._init_parameters())
+        return default_to_dict(self, **self.options.explicit())
 
     @component.output_types(embedding=list[float], meta=dict[str, Any])
     def run(self, text: str) -> dict[str, Any]:
@@ -75,7 +71,7 @@ class MedEmbedDocumentEmbedder(_EncoderComponent):
 
     def to_dict(self) -> dict[str, Any]:
         return default_to_dict(self, meta_fields_to_embed=self.meta_fields_to_embed,
-                               embedding_separator=self.embedding_separator, **self._init_parameters())
+                               embedding_separator=self.embedding_separator, **self.options.explicit())
 
     def _text(self, document: Document) -> str:
         values = [str(document.meta[k]) for k in self.meta_fields_to_embed if document.meta.get(k) is not None]

@@ -43,9 +43,8 @@ class MedicalDocumentSplitter:
                                            overlap_tokens=self.overlap_tokens, heading_context=self.heading_context)
 
     def to_dict(self) -> dict[str, Any]:
-        options = {k: v for k, v in self.options.to_dict().items() if v != getattr(EncoderOptions(), k) or k == "model"}
         return default_to_dict(self, chunk_tokens=self.chunk_tokens, overlap_tokens=self.overlap_tokens,
-                               heading_context=self.heading_context, **options)
+                               heading_context=self.heading_context, **self.options.explicit())
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> MedicalDocumentSplitter:
