@@ -31,3 +31,25 @@ CONSUMER_QUESTIONS = [
      "How long should he keep taking the antibiotics after leaving hospital?", "discharge_summary_pneumonia",
      "seven days of antibiotics"),
 ]
+
+# A second batch (written after the first was measured: dense alone ranked all ten first, so they cannot show
+# what the lexical side adds): chatty questions that hinge on a named medicine or test, the case a lexical
+# ranker exists for. Written before any ranker was run on them.
+CONSUMER_QUESTIONS += [
+    ("The pharmacist handed my father a box of tiotropium when he left the ward and nobody explained it. "
+     "How often is he supposed to use that thing?", "discharge_summary_pneumonia", "Tiotropium inhaler once daily"),
+    ("After my operation they sent me home with enoxaparin injections and I really hate needles. "
+     "How many days do I have to keep jabbing myself?", "discharge_hip_replacement", "for 28 days"),
+    ("My GP mentioned dapagliflozin for my sugar because I also have kidney problems. When do they usually "
+     "bring that one in instead of just more metformin?", "guideline_type2_diabetes", "SGLT2 inhibitor"),
+    ("We keep a glucagon kit in the kitchen drawer for my daughter but I've never used it and I'm scared I'll "
+     "panic. When exactly are we meant to use it?", "insulin_hypoglycaemia", "Give glucagon 1 mg"),
+    ("The doctor wants me to wear one of those ABPM monitors for a day and I don't really get why, "
+     "the reading in the surgery was already high. What is it for?", "guideline_hypertension", "ambulatory"),
+    ("I've been on metformin for ages and my friend said it can make you low in B12. Does anyone actually "
+     "check that for me or do I have to ask?", "leaflet_metformin", "B12 level is checked every year"),
+    ("My partner was given bisoprolol and ramipril after his heart failure stay and he gets them muddled. "
+     "What doses were they again and how many times a day?", "discharge_heart_failure", "Bisoprolol 2.5 mg"),
+    ("Honestly I'm confused, the brown beclometasone inhaler, do I use it only when I'm wheezy or "
+     "every single day even when I feel totally fine?", "asthma_action_plan", "even when you feel well"),
+]
