@@ -58,3 +58,27 @@ def test_hybrid_finds_the_right_passage_and_framework_retrievers(tmp_path, encod
             assert lc.invoke(question)[0].metadata["doc_id"] == IDS[target]
             assert li.retrieve(question)[0].node.metadata["doc_id"] == IDS[target]
         assert store.hybrid(method="rrf").query(QUERIES[0][0], 1)[0].doc_id == "p0"
+
+
+def test_an_index_written_with_porter_stemming_is_rebuilt_unstemmed(tmp_path, encoder):
+    """Indexes of the releases that stemmed (no ``tokenizer`` row) are rebuilt from Chroma on open."""
+    import apsw
+
+    with MedEmbedChromaStore(tmp_path / "s", encoder=encoder) as store:
+        store.add_documents(PASSAGES, ids=IDS)
+        path, ids = store.index.lexical.path, set(store.collection.get()["ids"])
+    con = apsw.Connection(str(path))
+    con.execute("DROP TABLE fts")
+    con.execute("CREATE VIRTUAL TABLE fts USING fts5(body, tokenize = 'porter unicode61 remove_diacritics 2')")
+    con.execute("INSERT INTO fts (rowid, body) SELECT rowid, 'stale treated treating' FROM chunks")
+    con.execute("DELETE FROM meta WHERE key = 'tokenizer'")
+    con.close()
+    with MedEmbedChromaStore(tmp_path / "s", encoder=encoder) as store:
+        lexical = store.index.lexical
+        sql = lexical._con.execute("SELECT sql FROM sqlite_master WHERE name = 'fts'").fetchone()[0]
+        assert "porter" not in sql
+        assert lexical.ids() == ids
+        assert lexical.search("stale", 5) == []  # the old postings are gone
+        assert store.lexical_search("warfarin INR", 1)[0][0].startswith("p2::")
+        # unstemmed: "treats" no longer matches "treated" (Porter made them one term)
+        assert not any(cid.startswith("p1::") for cid, _ in lexical.search("treats", 10))

@@ -6,8 +6,10 @@ setting (fusion method, weight, reranking) is then a cheap re-ranking of the sam
 
 from __future__ import annotations
 
+import copy
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -64,6 +66,25 @@ class EvalIndex:
         self.docs_per_s = len(doc_ids) / (time.perf_counter() - started)
         self.query_vectors = self.encoder.encode_queries([self.data.queries[q] for q in self.qids])
         self._lexical_index: LexicalIndex | None = None
+        self._lexical_runs: dict[Any, list[list[tuple[str, float]]]] = {}
+
+    def lexical_runs(self, ranker: Callable[[str], list[tuple[str, float]]] | None = None) -> list[list[tuple[str, float]]]:
+        """Each query's lexical list: the store's index, or ``ranker(query text)`` (ids are unit positions)."""
+        key = ranker or "store"
+        if key not in self._lexical_runs:
+            if ranker is None:
+                self._lexical_runs[key] = [self._lexical(i) for i in range(len(self.qids))]
+            else:
+                self._lexical_runs[key] = [ranker(self.data.queries[q]) for q in self.qids]
+        return self._lexical_runs[key]
+
+    def rephrased(self, queries: Mapping[str, str]) -> EvalIndex:
+        """The same corpus and vectors with other query texts (e.g. consumer-style rephrasings), re-encoded."""
+        twin = copy.copy(self)
+        twin.data = replace(self.data, queries={**self.data.queries, **queries})
+        twin.query_vectors = self.encoder.encode_queries([twin.data.queries[q] for q in self.qids])
+        twin._lexical_runs = {}
+        return twin
 
     def _dense(self, i: int) -> list[tuple[str, float]]:
         scores = self.vectors @ self.query_vectors[i]
@@ -91,14 +112,21 @@ class EvalIndex:
         weight: float | None = None,
         reranker: Any = None,
         rerank_top: int = 20,
+        qids: Sequence[str] | None = None,
+        lexical: Callable[[str], list[tuple[str, float]]] | None = None,
     ) -> dict[str, float]:
-        """nDCG@10, Recall@10/100 and MRR@10 for one setting."""
+        """nDCG@10, Recall@10/100 and MRR@10 for one setting, over ``qids`` (default: all) with the store's
+        lexical index or another ``lexical`` ranker (query text -> ``(unit position, score)``, best first)."""
         run: dict[str, list[str]] = {}
+        wanted = set(self.qids if qids is None else qids)
+        lexical_lists = self.lexical_runs(lexical) if hybrid else None
         for i, q in enumerate(self.qids):
+            if q not in wanted:
+                continue
             ranked = self._dense(i)
             if hybrid:
                 w = DEFAULT_WEIGHT if weight is None else weight
-                ranked = fuse(ranked, self._lexical(i), method=fusion, weight=w)
+                ranked = fuse(ranked, lexical_lists[i], method=fusion, weight=w)
             docs = aggregate_to_documents(
                 ((self.owners[int(u)], s, int(u)) for u, s in ranked), chunks_per_document=1, top_k=100
             )
@@ -107,7 +135,7 @@ class EvalIndex:
                 order = reranker.rank(self.data.queries[q], [self.units[d.chunks[0].payload] for d in head])
                 docs = [head[r.index] for r in order] + docs[rerank_top:]
             run[q] = [d.doc_id for d in docs]
-        return evaluate(self.qrels, run)
+        return evaluate({q: self.qrels[q] for q in run}, run)
 
 
 def run_eval(args) -> dict[str, Any]:

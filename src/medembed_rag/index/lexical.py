@@ -8,8 +8,11 @@ Cloud-only. SQLite comes through ``apsw`` (wheels for every platform, each bundl
 than the standard library's ``sqlite3``, whose SQLite is whatever the Python build linked (3.40 on Debian 12)
 and may lack FTS5's ``secure-delete`` (3.42+), which erasure needs.
 
-Text is tokenised by FTS5's ``unicode61`` tokenizer (case and diacritics folded) with Porter stemming. Query
-words in :data:`STOPWORDS` are dropped.
+Text is tokenised by FTS5's ``unicode61`` tokenizer (case and diacritics folded), without stemming: Porter
+stemming (used from the move to FTS5 until 0.x) made more chunks match and cost hybrid retrieval up to 0.4
+nDCG@10 on the fit half of MedQuAD's questions, plain and consumer-style (``benchmarks/bench_eval.py``). Query
+words in :data:`STOPWORDS` are dropped. An index written with another tokenizer is rebuilt from Chroma on open
+(its ``meta`` row ``tokenizer`` names the one it was written with).
 
 Consistency with Chroma is kept by the index object that owns both (:mod:`medembed_rag.index.collection`): before a
 write reaches Chroma its chunk ids are journaled here (``pending``), and the journal is cleared in the same
@@ -38,8 +41,9 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE IF NOT EXISTS chunks (rowid INTEGER PRIMARY KEY, chunk_id TEXT NOT NULL UNIQUE);
 CREATE TABLE IF NOT EXISTS pending (chunk_id TEXT PRIMARY KEY);
-CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(body, tokenize = 'porter unicode61 remove_diacritics 2');
 """
+TOKENIZER = "unicode61 remove_diacritics 2"
+_FTS = f"CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(body, tokenize = '{TOKENIZER}')"
 
 
 def query_terms(text: str) -> list[str]:
@@ -69,6 +73,15 @@ class LexicalIndex:
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
                     con.execute(statement)
+            written_with = con.execute("SELECT value FROM meta WHERE key = 'tokenizer'").fetchone()
+            if written_with is None or written_with[0] != TOKENIZER:
+                # Another tokenizer (or none recorded: an index of the Porter-stemming releases): postings are
+                # in other terms, so the table is dropped and the next open step rebuilds it from Chroma.
+                # Dropping removes the table's pages; secure_delete zeroes them.
+                con.execute("DROP TABLE IF EXISTS fts")
+                con.execute("DELETE FROM chunks")
+                con.execute("INSERT OR REPLACE INTO meta VALUES ('tokenizer', ?), ('revision', '-1')", (TOKENIZER,))
+            con.execute(_FTS)
             con.execute("INSERT INTO fts (fts, rank) VALUES ('secure-delete', 1)")
             recorded = con.execute("SELECT value FROM meta WHERE key = 'owner'").fetchone()
             if recorded is None or recorded[0] != owner:
