@@ -57,9 +57,9 @@ def lexical_rows(name: str, index: EvalIndex, failures: list[str]) -> list[dict]
     """FTS5 vs bm25s hybrid (and dense) on one set, per half and query style."""
     halves = {"all": index.qids} if name == "pubmedqa" else {
         side: [q for q in index.qids if medquad_side(q) == side] for side in ("fit", "held-out")}
-    rows = []
-    for style, idx in (("plain", index), ("consumer", index.rephrased({q: chatty(q, index.data.queries[q]) for q in index.qids}))):
-        old = bm25s_ranker(idx.units)
+    rows, old = [], bm25s_ranker(index.units)  # one bm25s index per set: both question styles share the units
+    consumer = index.rephrased({q: chatty(q, index.data.queries[q]) for q in index.qids})
+    for style, idx in (("plain", index), ("consumer", consumer)):
         for half, qids in halves.items():
             row = {"set": name, "half": half, "questions": style, "n": len(qids),
                    "dense": idx.run(qids=qids)["ndcg@10"],

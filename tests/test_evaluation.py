@@ -43,3 +43,26 @@ def test_evaluate_on_a_tiny_beir_folder(tmp_path):
 def test_missing_beir_files_are_named(tmp_path):
     with pytest.raises(FileNotFoundError, match="corpus.jsonl"):
         load_beir(tmp_path)
+
+
+def test_eval_index_subsets_rankers_and_rephrasings(encoder):
+    """qids= scores a subset, lexical= swaps the lexical side, rephrased() shares the corpus and its index."""
+    from medembed_rag.evaluation.metrics import BeirDataset
+    from medembed_rag.evaluation.pipeline import EvalIndex
+
+    data = BeirDataset(
+        {"d1": ("Warfarin", "Warfarin needs regular INR blood tests."),
+         "d2": ("Metformin", "Metformin is the first medicine for type 2 diabetes.")},
+        {"q1": "How often is the INR checked on warfarin?", "q2": "Which tablet is first for diabetes?"},
+        {"q1": {"d1": 1}, "q2": {"d2": 1}},
+    )
+    index = EvalIndex(data, encoder)
+    assert index.run(hybrid=True)["ndcg@10"] == pytest.approx(100.0)
+    assert index.run(qids=["q1"])["ndcg@10"] == pytest.approx(100.0)
+    # a lexical side that always ranks the wrong unit far above the rest pulls q1 down at weight 0
+    wrong = lambda text: [("1", 10.0)]  # noqa: E731
+    assert index.run(hybrid=True, weight=0.0, lexical=wrong, qids=["q1"])["ndcg@10"] < 100.0
+    twin = index.rephrased({"q1": "my nan takes warfarin, how often do they test her INR?"})
+    assert twin._lexical_index is index._lexical_index
+    assert twin.data.queries["q2"] == data.queries["q2"] and index.data.queries["q1"] == data.queries["q1"]
+    assert twin.run(hybrid=True, qids=["q1"])["ndcg@10"] == pytest.approx(100.0)

@@ -68,18 +68,20 @@ class EvalIndex:
         self._lexical_index: LexicalIndex | None = None
         self._lexical_runs: dict[Any, list[list[tuple[str, float]]]] = {}
 
-    def lexical_runs(self, ranker: Callable[[str], list[tuple[str, float]]] | None = None) -> list[list[tuple[str, float]]]:
-        """Each query's lexical list: the store's index, or ``ranker(query text)`` (ids are unit positions)."""
-        key = ranker or "store"
-        if key not in self._lexical_runs:
-            if ranker is None:
-                self._lexical_runs[key] = [self._lexical(i) for i in range(len(self.qids))]
-            else:
-                self._lexical_runs[key] = [ranker(self.data.queries[q]) for q in self.qids]
-        return self._lexical_runs[key]
+    def _lexical_lists(self, ranker: Callable[[str], list[tuple[str, float]]] | None) -> list[list[tuple[str, float]]]:
+        """Each query's lexical list, computed once per ranker: the store's index (``None``), or ``ranker(query
+        text)`` (ids are unit positions)."""
+        if ranker not in self._lexical_runs:
+            search = ranker
+            if search is None:
+                index, k = self._store_index(), min(_UNIT_CANDIDATES, len(self.units))
+                search = lambda text: index.search(text, k)  # noqa: E731
+            self._lexical_runs[ranker] = [search(self.data.queries[q]) for q in self.qids]
+        return self._lexical_runs[ranker]
 
     def rephrased(self, queries: Mapping[str, str]) -> EvalIndex:
         """The same corpus and vectors with other query texts (e.g. consumer-style rephrasings), re-encoded."""
+        self._store_index()  # built once and shared: the units are the same
         twin = copy.copy(self)
         twin.data = replace(self.data, queries={**self.data.queries, **queries})
         twin.query_vectors = self.encoder.encode_queries([twin.data.queries[q] for q in self.qids])
@@ -93,8 +95,8 @@ class EvalIndex:
         top = top[np.argsort(-scores[top], kind="stable")]
         return [(str(j), float(scores[j])) for j in top]
 
-    def _lexical(self, i: int) -> list[tuple[str, float]]:
-        """The store's lexical index (same engine, same indexed text), built once in a temporary file."""
+    def _store_index(self) -> LexicalIndex:
+        """The store's lexical index (same engine, same indexed text) of the units, built once in a temporary file."""
         if self._lexical_index is None:
             import tempfile
             from pathlib import Path
@@ -102,7 +104,7 @@ class EvalIndex:
             self._lexical_folder = tempfile.TemporaryDirectory(prefix="medembed-eval-")
             self._lexical_index = LexicalIndex(Path(self._lexical_folder.name) / "eval.sqlite3", owner="eval")
             self._lexical_index.apply(upserts=[(str(j), t) for j, t in enumerate(self.searchable)])
-        return self._lexical_index.search(self.data.queries[self.qids[i]], min(_UNIT_CANDIDATES, len(self.units)))
+        return self._lexical_index
 
     def run(
         self,
@@ -119,7 +121,7 @@ class EvalIndex:
         lexical index or another ``lexical`` ranker (query text -> ``(unit position, score)``, best first)."""
         run: dict[str, list[str]] = {}
         wanted = set(self.qids if qids is None else qids)
-        lexical_lists = self.lexical_runs(lexical) if hybrid else None
+        lexical_lists = self._lexical_lists(lexical) if hybrid else None
         for i, q in enumerate(self.qids):
             if q not in wanted:
                 continue

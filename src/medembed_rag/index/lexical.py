@@ -9,7 +9,7 @@ than the standard library's ``sqlite3``, whose SQLite is whatever the Python bui
 and may lack FTS5's ``secure-delete`` (3.42+), which erasure needs.
 
 Text is tokenised by FTS5's ``unicode61`` tokenizer (case and diacritics folded), without stemming: Porter
-stemming (used from the move to FTS5 until 0.x) made more chunks match and cost hybrid retrieval up to 0.4
+stemming (used by earlier releases' FTS5 indexes) made more chunks match and cost hybrid retrieval up to 0.4
 nDCG@10 on the fit half of MedQuAD's questions, plain and consumer-style (``benchmarks/bench_eval.py``). Query
 words in :data:`STOPWORDS` are dropped. An index written with another tokenizer is rebuilt from Chroma on open
 (its ``meta`` row ``tokenizer`` names the one it was written with).
