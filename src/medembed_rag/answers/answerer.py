@@ -4,20 +4,21 @@ do not answer.
 :class:`VerifiedAnswerer` is the one path used by ``medembed-rag ask``, the demo, and the LlamaIndex and
 LangChain faces (which hand it passages their own retrievers found).
 
-How a question is decided (the method; the two thresholds are fitted as described in the README):
+How a question is decided (the method; the score's weights are fitted as described in the README):
 
 1. **Evidence.** The top passages are split into sentences; each is embedded (with its section heading) and
    scored by cosine similarity to the question. Cosines mean different things for different models (bge-style
    models rarely go below 0.5), so every score is expressed as a *z-score against a null distribution*: the
    same encoder's similarities between unrelated medical questions and sentences (built-in text, measured
-   once per encoder). ``min_relevance`` is in those units and carries over between models.
-2. **Abstention.** The question is answered only if (a) the most similar usable evidence sentence
-   reaches ``min_relevance``; (b) the question's distinctive words, weighted by how rare they are among the retrieved
-   passages, are covered by the evidence's passages (``min_coverage``: "levothyroxine" missing from every
-   passage outweighs "dose" being everywhere); and (c) a question asking for a quantity ("how often", "what
-   dose", "how long", ...) has evidence that states one, and one naming a drug has evidence from a passage
-   naming it. Otherwise ``answered`` is false and the answer lists
-   the closest passages for the reader to check.
+   once per encoder), which carries over between models.
+2. **Abstention.** Hard rules first: a question naming a drug is answered only from passages naming it, and one
+   asking for a quantity ("how often", "what dose", "how long", ...) only from evidence stating one (of the
+   kind asked for - a volume for "how much fluid", a duration for "how long" - when any evidence does). Then
+   one score, :class:`~medembed_rag.answers.decision.AbstentionModel`: a logistic model over the best
+   sentence's z-score, the rarity-weighted share of the question's words its passage and the sentence itself
+   cover, whether the asked-for kind of quantity is missing, and the margin over other documents' best
+   sentences. Below the ``strictness``'s threshold, ``answered`` is false and the answer lists the closest
+   passages for the reader to check.
 3. **Answer.** A language model, if given, answers from the numbered evidence sentences. Every sentence it
    writes is checked by :func:`medembed_rag.answers.verify.check_sentence` against the evidence it cites; failures
    are removed and reported, never shown. If nothing survives (or there is no model), or a quantity question
@@ -37,12 +38,11 @@ from ..errors import InvalidInputError
 from ..index.records import Hit
 from ..inputs import validate_texts
 from .result import MARKER, Citation, RemovedSentence, VerifiedAnswer, renumbered, sentence_end
-from .signals import asks_for_quantity, coverage, drugs_in, has_quantity, term_weights
+from .decision import FITTED, MARGIN_CAP, STRICTNESS, AbstentionModel
+from .signals import answer_type, asks_for_quantity, coverage, drugs_in, has_quantity, matches_type, term_weights
 from .verify import check_sentence, content_words, extract_facts, split_sentences
 
 __all__ = [
-    "DEFAULT_MIN_COVERAGE",
-    "DEFAULT_MIN_RELEVANCE",
     "Citation",
     "Passage",
     "RemovedSentence",
@@ -53,9 +53,6 @@ __all__ = [
     "term_weights",
 ]
 
-# Fitted on the packaged questions and the shared sets (benchmarks/calibrate_abstention.py; README).
-DEFAULT_MIN_RELEVANCE = 4.25
-DEFAULT_MIN_COVERAGE = 0.4
 # Evidence sentences are ranked by z-score + LEXICAL_WEIGHT x their own coverage of the question's words:
 # small embedding models often rank a sentence on the right topic above the one holding the asked-for fact.
 LEXICAL_WEIGHT = 3.0
@@ -89,8 +86,13 @@ class VerifiedAnswerer:
         passages: How many top passages evidence sentences are drawn from.
         pool: How many chunks to retrieve (the reranker's pool; also the coverage statistics' sample).
         max_evidence: At most this many evidence sentences are cited.
-        min_relevance: Abstain below this z-score of the best evidence sentence.
-        min_coverage: Abstain below this rarity-weighted share of the question's words found in the evidence.
+        strictness: The operating point: ``"high"`` abstains more, ``"lenient"`` answers more, ``"balanced"``
+            is the default (each point's held-out figures are in the README).
+        abstention: The :class:`~medembed_rag.answers.decision.AbstentionModel` scoring the signals (default:
+            the fitted one, :data:`~medembed_rag.answers.decision.FITTED`).
+        min_probability: Answer at or above this score instead of the strictness's threshold (experts).
+        min_relevance: Also abstain below this z-score of the best evidence sentence (optional hard floor).
+        min_coverage: Also abstain below this share of the question's weighted words in the evidence (optional).
     """
 
     def __init__(
@@ -104,8 +106,11 @@ class VerifiedAnswerer:
         passages: int = 6,
         pool: int = 20,
         max_evidence: int = 3,
-        min_relevance: float = DEFAULT_MIN_RELEVANCE,
-        min_coverage: float = DEFAULT_MIN_COVERAGE,
+        strictness: str = "balanced",
+        abstention: AbstentionModel | None = None,
+        min_probability: float | None = None,
+        min_relevance: float | None = None,
+        min_coverage: float | None = None,
     ) -> None:
         if store is None and encoder is None:
             raise InvalidInputError("VerifiedAnswerer needs a store or an encoder (to score evidence sentences)")
@@ -120,8 +125,14 @@ class VerifiedAnswerer:
         self.passages = passages
         self.pool = pool
         self.max_evidence = max_evidence
-        self.min_relevance = float(min_relevance)
-        self.min_coverage = float(min_coverage)
+        self.abstention = abstention if abstention is not None else FITTED
+        if strictness not in STRICTNESS and strictness not in self.abstention.thresholds:
+            raise InvalidInputError(f"strictness must be one of {', '.join(map(repr, STRICTNESS))}; got {strictness!r}")
+        self.strictness = strictness
+        self.min_probability = (float(min_probability) if min_probability is not None
+                                else self.abstention.threshold(strictness))
+        self.min_relevance = None if min_relevance is None else float(min_relevance)
+        self.min_coverage = None if min_coverage is None else float(min_coverage)
         self._null: tuple[float, float] | None = None
 
     # ------------------------------------------------------------------ retrieval
@@ -177,42 +188,74 @@ class VerifiedAnswerer:
         return [e for _, e in sorted(scored, key=lambda pair: -pair[0])]
 
     def features(self, question: str, passages: Sequence[Passage]) -> dict[str, Any]:
-        """The abstention features of ``question`` over ``passages`` (for calibration and diagnostics)."""
+        """The abstention signals of ``question`` over ``passages`` (see :mod:`~medembed_rag.answers.decision`),
+        the evidence they were computed from, and the probability the model gives (for calibration and
+        diagnostics)."""
         evidence = self._evidence(question, passages)
         quantity = asks_for_quantity(question)
+        kind = answer_type(question)
         drugs = extract_facts(question).drugs
         weights = term_weights(question, [p.text for p in passages])
         with_fact = [e for e in evidence if not quantity or has_quantity(e.text)]
         # a question naming a drug is answered only from passages that name it
         usable = [e for e in with_fact if drugs <= drugs_in(_context_of(e))]
         missing_drugs = sorted(drugs - drugs_in(_context_of(with_fact[0]))) if with_fact and not usable else []
+        # a question wanting a kind of quantity is answered from sentences stating that kind, when there are any
+        typed = [e for e in usable if matches_type(kind, e.text)] if kind else usable
+        type_mismatch = bool(usable) and not typed
+        usable = typed or usable
+        signals: dict[str, float] = {"z": -10.0, "coverage": 0.0, "sentence_coverage": 0.0,
+                                     "type_mismatch": float(type_mismatch), "margin": 0.0}
+        if usable:
+            best = max(usable, key=lambda e: e.z)
+            other = max((e.z for e in evidence if e.passage.doc_id != best.passage.doc_id), default=None)
+            signals.update(
+                z=best.z,
+                # the best-covered of the leading evidence sentences' passages
+                coverage=max(coverage(weights, _context_of(e)) for e in usable[: self.max_evidence]),
+                sentence_coverage=max(coverage(weights, [_embedded(e)]) for e in usable[: self.max_evidence]),
+                margin=min(MARGIN_CAP, best.z - other) if other is not None else MARGIN_CAP)
         return {
             "missing_drugs": missing_drugs,
             "evidence": evidence,
             "usable": usable,
             "quantity": quantity,
-            "z": max(e.z for e in usable) if usable else float("-inf"),  # is there relevant evidence at all
-            # the best-covered of the leading evidence sentences' passages
-            "coverage": max((coverage(weights, _context_of(e)) for e in usable[: self.max_evidence]), default=0.0),
+            "answer_type": kind,
+            **signals,
+            "probability": self.abstention.probability(signals) if usable else 0.0,
         }
+
+    def decides_to_answer(self, f: dict[str, Any]) -> bool:
+        """The decision on :meth:`features`' output: the hard rules, then the score against the threshold."""
+        if not f["usable"] or f["probability"] < self.min_probability:
+            return False
+        if self.min_relevance is not None and f["z"] < self.min_relevance:
+            return False
+        return self.min_coverage is None or f["coverage"] >= self.min_coverage
 
     # ------------------------------------------------------------------ answering
     def answer(self, question: str, passages: Sequence[Passage]) -> VerifiedAnswer:
         """Answers ``question`` from ``passages`` (best first), verified and cited, or abstains."""
         validate_texts([question], what="question")
         passages = [_as_passage(p) for p in passages]
-        f = self.features(question, passages)
+        return self.answer_from(question, self.features(question, passages))
+
+    def answer_from(self, question: str, f: dict[str, Any]) -> VerifiedAnswer:
+        """:meth:`answer` on signals already computed by :meth:`features` (calibration uses both)."""
         usable: list[_Evidence] = f["usable"]
-        if not usable or f["z"] < self.min_relevance or f["coverage"] < self.min_coverage:
+        if not self.decides_to_answer(f):
             if missing_drugs := f["missing_drugs"]:
                 why = f"no passage found mentions {', '.join(missing_drugs)}, which the question asks about"
             elif not usable:
                 why = ("no passage states a number or interval for this" if f["quantity"] and f["evidence"]
                        else "no passage was found")
-            elif f["z"] < self.min_relevance:
+            elif self.min_relevance is not None and f["z"] < self.min_relevance:
                 why = f"the best evidence is not close enough to the question (relevance {f['z']:.1f} < {self.min_relevance})"
-            else:
+            elif self.min_coverage is not None and f["coverage"] < self.min_coverage:
                 why = f"the passages found do not mention what the question is about (coverage {f['coverage']:.2f})"
+            else:
+                why = (f"the evidence does not look like an answer (score {f['probability']:.2f} < "
+                       f"{self.min_probability:.2f}; {_weakest(self.abstention, f)})")
             return self._abstain(question, f["evidence"], why)
         chosen = [e for e in usable if e.z >= usable[0].z - EVIDENCE_WINDOW][: self.max_evidence]
         citations = [_citation(i, e) for i, e in enumerate(chosen, start=1)]
@@ -267,6 +310,22 @@ def _as_passage(hit: Any) -> Hit:
 def _context_of(evidence: _Evidence) -> list[str]:
     meta = evidence.passage.metadata or {}
     return [evidence.passage.text, str(meta.get("section") or ""), str(meta.get("source") or "")]
+
+
+def _embedded(e: _Evidence) -> str:
+    section = (e.passage.metadata or {}).get("section")
+    return f"{section}: {e.text}" if section else e.text
+
+
+def _weakest(model: AbstentionModel, f: dict[str, Any]) -> str:
+    """The signal that pulls the score down most, in words (for the abstention's reason)."""
+    pulls = {k: model.weights[k] * (float(f[k]) - model.mean[k]) / model.scale[k] for k in model.weights}
+    name = min(pulls, key=pulls.get)
+    words = {"z": f"relevance {f['z']:.1f}", "coverage": f"coverage of the question's words {f['coverage']:.2f}",
+             "sentence_coverage": f"the evidence sentence covers {f['sentence_coverage']:.2f} of the question's words",
+             "type_mismatch": f"no evidence states a {f['answer_type']}",
+             "margin": f"other documents are as close (margin {f['margin']:.1f})"}
+    return "weakest: " + words[name]
 
 
 def _citation(n: int, e: _Evidence) -> Citation:

@@ -10,9 +10,9 @@ from collections.abc import Mapping, Sequence
 from .verify import content_words, extract_facts, word_keys
 
 _QUANTITY_QUESTION = re.compile(
-    r"\bhow (?:often|many|much|long|soon|frequently|high|low)\b|\bat what\b|\bwhat (?:age|time)\b"
+    r"\bhow (?:often|many|much|long|soon|frequently|high|low|far apart)\b|\bat what\b|\bwhat (?:age|time)\b"
     r"|\b(?:below|above|under|over|up to) (?:what|which)\b|\bwhen should\b|\bwhen (?:is|are|do|does)\b.*\b(?:checked|removed|given|taken|repeated|stopped)\b"
-    r"|\b(?:dose|dosage|amount|level|range|target|interval|threshold|limit|maximum|minimum|frequency|schedule)\b",
+    r"|\b(?:doses?|dosage|amount|level|range|target|interval|threshold|limit|maximum|minimum|frequency|schedule)\b",
     re.I,
 )
 # Words of a question that say what kind of answer is wanted, not what it is about.
@@ -61,3 +61,56 @@ def has_quantity(text: str) -> bool:
 
 def drugs_in(texts: Sequence[str]) -> set[str]:
     return set(extract_facts(" ".join(texts)).drugs)
+
+
+# ---------------------------------------------------------------------------------------------- answer types
+# What kind of quantity a question wants, first match wins ("how soon after a dose change" wants a time, not
+# a dose), and which classes of stated quantity answer each kind.
+_ANSWER_TYPES: tuple[tuple[str, re.Pattern[str]], ...] = tuple((kind, re.compile(p, re.I)) for kind, p in (
+    ("frequency", r"\bhow (?:often|frequently)\b|\bhow many times\b"),
+    ("duration", r"\bhow (?:long|soon|quickly|fast)\b|\bhow many (?:hours|days|weeks|months|years|minutes)\b"
+                 r"|\bafter how\b|\bhow far apart\b|\bwhen\b|\bwhat (?:age|stage|time|point)\b|\buntil\b"
+                 r"|\bby what\b|\bat what age\b"),
+    ("volume", r"\b(?:fluids?|water|liquids?|drink(?:ing)?|bolus|volume)\b"),
+    ("temperature", r"\b(?:fever|temperature)\b"),
+    ("dose", r"\b(?:doses?|dosage|amount|how much|how many (?:tablets|puffs|capsules|doses))\b|\bthe most\b"),
+))
+_UNIT_CLASSES = {
+    "ml": "volume", "l": "volume",
+    "mg": "mass", "mcg": "mass", "g": "mass", "kg": "mass", "mg/kg": "mass", "unit": "count", "tablet": "count",
+    "capsule": "count", "puff": "count", "dose": "count", "times": "count",
+    "hour": "duration", "minute": "duration", "second": "duration", "day": "duration", "week": "duration",
+    "month": "duration", "year": "duration",
+    "mmol/l": "level", "mg/dl": "level", "mmol/mol": "level", "mmhg": "level", "%": "level", "ml/min": "level",
+    "c": "temperature", "degree": "temperature",
+}
+_ACCEPTS = {
+    "frequency": {"frequency", "duration", "count"},
+    "duration": {"duration"},
+    "volume": {"volume"},
+    "temperature": {"temperature", "number"},
+    "dose": {"mass", "volume", "count"},
+}
+
+
+def answer_type(question: str) -> str | None:
+    """The kind of quantity ``question`` asks for ("frequency", "duration", "volume", "temperature", "dose"),
+    or ``None`` when it asks for none of these (a level, a range, a name, an explanation)."""
+    if not asks_for_quantity(question):
+        return None
+    return next((kind for kind, pattern in _ANSWER_TYPES if pattern.search(question)), None)
+
+
+def quantity_classes(text: str) -> set[str]:
+    """The classes of quantity ``text`` states: volume, mass, count, duration, level, temperature, frequency,
+    and "number" for a bare number."""
+    facts = extract_facts(text)
+    classes = {_UNIT_CLASSES.get(unit, "number") if unit else "number" for _, unit in facts.quantities}
+    return classes | ({"frequency"} if facts.frequencies else set())
+
+
+def matches_type(kind: str | None, text: str) -> bool:
+    """Whether ``text`` states a quantity of the kind a question wants (any quantity when the kind is unknown)."""
+    if kind is None:
+        return has_quantity(text)
+    return bool(quantity_classes(text) & _ACCEPTS[kind])

@@ -73,6 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dense", action="store_true", help="dense retrieval only (default: dense + BM25)")
     p.add_argument("--rerank", action="store_true", help="rerank the retrieved pool with a cross-encoder")
     p.add_argument("--reranker", default=DEFAULT_RERANKER, help="cross-encoder for --rerank")
+    p.add_argument("--strictness", default="balanced", choices=["high", "balanced", "lenient"],
+                   help="when to abstain: high abstains more, lenient answers more (default: %(default)s)")
     store_options(p)
     model_options(p)
     p.set_defaults(func=cmd_ask)
@@ -135,6 +137,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--question", default=None, help="ask one question and exit")
     p.add_argument("--store", default="medembed-demo-store")
     p.add_argument("--no-llm", action="store_true", help="retrieval-only answers (no language model)")
+    p.add_argument("--strictness", default="balanced", choices=["high", "balanced", "lenient"],
+                   help="when to abstain: high abstains more, lenient answers more (default: %(default)s)")
     p.add_argument("--model", default=None,
                    help="embedding model: a hub id or a local folder (default: MedEmbed-base from the hub, or the "
                         "packaged stand-in when the hub cannot be reached)")

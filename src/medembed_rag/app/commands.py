@@ -177,7 +177,8 @@ def cmd_ask(args) -> int:
 
         reranker = MedEmbedReranker(args.reranker, precision=args.precision)
     with MedEmbedChromaStore(args.store, collection=args.collection, encoder=_encoder(args)) as store:
-        result = VerifiedAnswerer(store, llm=llm, reranker=reranker, hybrid=not args.dense).ask(args.text)
+        result = VerifiedAnswerer(store, llm=llm, reranker=reranker, hybrid=not args.dense,
+                                  strictness=args.strictness).ask(args.text)
     if args.json:
         print(json.dumps(result.to_dict(), indent=1))
     else:
@@ -188,7 +189,8 @@ def cmd_ask(args) -> int:
 def cmd_demo(args) -> int:
     from .demo import run_demo
 
-    return run_demo(question=args.question, store=args.store, use_llm=not args.no_llm, model=args.model)
+    return run_demo(question=args.question, store=args.store, use_llm=not args.no_llm, model=args.model,
+                    strictness=args.strictness)
 
 
 def cmd_serve(args) -> int:

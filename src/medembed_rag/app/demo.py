@@ -66,7 +66,7 @@ def format_answer(question: str, answerer: VerifiedAnswerer) -> str:
 
 
 def run_demo(question: str | None = None, store: str = "medembed-demo-store", use_llm: bool = True,
-             model: str | None = None) -> int:
+             model: str | None = None, strictness: str = "balanced") -> int:
     encoder = load_demo_encoder(model)
     print(f"embedding model ready ({'exported now' if encoder.exports_run else 'from the cache'})", file=sys.stderr)
     llm = None
@@ -89,7 +89,7 @@ def run_demo(question: str | None = None, store: str = "medembed-demo-store", us
         )
         state = "from the existing store, nothing re-embedded" if report.embedded == 0 else "newly indexed"
         print(f"{len(paths)} documents, {db.count()} chunks in {store} ({state})", file=sys.stderr)
-        answerer = VerifiedAnswerer(db, llm=llm)
+        answerer = VerifiedAnswerer(db, llm=llm, strictness=strictness)
         for asked in [question] if question else DEFAULT_QUESTIONS:
             print(format_answer(asked, answerer) + "\n")
         if question or not sys.stdin.isatty():

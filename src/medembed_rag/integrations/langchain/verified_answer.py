@@ -25,15 +25,18 @@ class MedEmbedVerifiedAnswer(Runnable):
     Args:
         embeddings: A :class:`MedEmbedEmbeddings` whose encoder scores evidence sentences (or pass ``encoder``).
         llm: A LangChain chat model, a medembed-rag LLM, or ``None`` for extractive answers.
-        **options: Passed to :class:`~medembed_rag.answers.answerer.VerifiedAnswerer` (``min_relevance``, ...).
+        strictness: When to abstain: ``"high"`` abstains more, ``"lenient"`` answers more (figures in the README).
+        **options: Passed to :class:`~medembed_rag.answers.answerer.VerifiedAnswerer` (``min_probability``, ...).
     """
 
-    def __init__(self, embeddings: Any = None, llm: Any = None, *, encoder: Any = None, **options: Any) -> None:
+    def __init__(self, embeddings: Any = None, llm: Any = None, *, encoder: Any = None, strictness: str = "balanced",
+                 **options: Any) -> None:
         from ...answers.answerer import VerifiedAnswerer
 
         if encoder is None:
             encoder = embeddings.encoder if embeddings is not None else MedEmbedEncoder(DEFAULT_MODEL)
-        self.answerer = VerifiedAnswerer(encoder=encoder, llm=as_chat(llm), hybrid=False, **options)
+        self.answerer = VerifiedAnswerer(encoder=encoder, llm=as_chat(llm), hybrid=False, strictness=strictness,
+                                         **options)
 
     def invoke(self, input: Any, config: Any = None, **kwargs: Any):
         if not isinstance(input, dict):

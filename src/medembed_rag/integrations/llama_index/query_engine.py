@@ -34,8 +34,10 @@ class MedEmbedVerifiedQueryEngine(CustomQueryEngine):
     """A LlamaIndex LLM, a medembed-rag LLM, or ``None`` for extractive answers."""
     node_postprocessors: list = []
     """Applied to the retrieved nodes first (e.g. :class:`MedEmbedRerank`)."""
+    strictness: str = "balanced"
+    """When to abstain: ``"high"`` abstains more, ``"lenient"`` answers more (the README gives each one's figures)."""
     answer_options: dict = {}
-    """Passed to :class:`~medembed_rag.answers.answerer.VerifiedAnswerer` (``min_relevance``, ``min_coverage``, ...)."""
+    """Passed to :class:`~medembed_rag.answers.answerer.VerifiedAnswerer` (``min_probability``, ``abstention``, ...)."""
 
     _answerer: Any = PrivateAttr(default=None)
 
@@ -49,7 +51,7 @@ class MedEmbedVerifiedQueryEngine(CustomQueryEngine):
                 raise InvalidInputError("MedEmbedVerifiedQueryEngine needs embed_model=MedEmbedEmbedding(...) or "
                                         "encoder=... (it scores evidence sentences)")
             self._answerer = VerifiedAnswerer(encoder=encoder, llm=as_chat(self.llm), hybrid=False,
-                                              **self.answer_options)
+                                              strictness=self.strictness, **self.answer_options)
         return self._answerer
 
     def custom_query(self, query_str: str) -> Response:
