@@ -6,20 +6,27 @@ each configuration in its own process, all in one run, with the CPU's features r
   * MedEmbedEncoder at auto, fp32, bf16 (forced) and int8,
   * openvino-genai's ``TextEmbeddingPipeline`` on the same IRs (length-sorted batches of 32) at fp32, bf16 and
     int8: the anchor ours must stay ahead of at the same precision.
-Targets, by host kind: with AMX, auto >= 4.5x and int8 >= 6x the reference; without AMX, auto >= 0.95x the
-faster of forced fp32 and bf16, auto >= 1.3x and int8 >= 3.5x the reference. On both, auto and int8 ahead of
-openvino-genai at the same precision.
+Host kinds by int8 instruction (issue 27), and their targets (ratios within the run):
+  * AMX (amx_int8):            int8 >= 1.3x ours-fp32, int8 >= 6x and auto >= 4.5x the reference;
+  * VNNI (avx512_vnni/avx_vnni): int8 >= 1.3x ours-fp32, int8 >= 6x the reference, and int8 reaches 50% of the
+    CPU's int8 peak (cores x int8 multiply-adds per cycle per core x clock; the script prints the arithmetic);
+  * none (AVX2 only):          int8 >= 1.2x ours-fp32, auto >= 1.5x and int8 >= 2.0x the reference.
+  On every kind: auto >= 0.95x the faster forced float precision, and auto and int8 ahead of openvino-genai at
+  the same precision. ``--isa AVX2`` caps oneDNN's ISA in every worker (``ONEDNN_MAX_CPU_ISA``) to approximate an
+  AVX2-only host on a bigger one; its results are labelled as an approximation, never as a real host.
 
 Quality: nDCG@10 on MedQuAD with the stand-in model (exact cosine search), fp32 against int8 and auto;
-target: int8 within 1.0 point of fp32.
+target: int8 within 0.5 point of fp32.
 
-Usage: python benchmarks/bench_encoder.py [--docs 96] [--skip-quality] [--skip-speed]
+Usage: python benchmarks/bench_encoder.py [--docs 96] [--skip-quality] [--skip-speed] [--isa AVX2]
+       [--int8-macs-per-cycle N]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -81,6 +88,10 @@ def speed_worker(config: str, n: int) -> dict:
         encode = enc.encode_documents
         encode(texts[:1])
         extra["float_precision"] = float_precision(enc.cache_folder, enc.precision)
+        extra["scheme"] = enc.fingerprint["scheme"]
+        lengths = [min(len(enc.tokenizer.encode(t).ids), 512) for t in texts]
+        extra["tokens"] = sum(lengths)
+        extra["int8_macs"] = sum(_macs_per_doc(n) for n in lengths)
     encode(texts[:8])  # warm-up: export / compile / decide outside the timing
     started = time.perf_counter()
     encode(texts)
@@ -89,14 +100,25 @@ def speed_worker(config: str, n: int) -> dict:
             "peak_rss_mb": _common.peak_rss_mb(), **extra}
 
 
+def _macs_per_doc(tokens: int, hidden: int = 768, layers: int = 12, ffn: int = 3072) -> int:
+    """Multiply-adds of one BERT-base-shaped encoder pass over ``tokens`` tokens: per layer, the Q/K/V/output
+    projections (4 h^2 per token), the feed-forward (2 h ffn per token) and attention's two n^2 h products."""
+    return layers * (tokens * (4 * hidden * hidden + 2 * hidden * ffn) + 2 * tokens * tokens * hidden)
+
+
 def cpu_worker() -> dict:
     import openvino as ov
 
     from medembed_rag.models.precision import cpu_features
 
     features = cpu_features()
+    mhz = 0.0
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("cpu MHz"):
+            mhz = float(line.split(":")[1])
+            break
     return {"cpu": features.describe(), "amx": features.amx, "bf16": features.bf16, "avx512": features.avx512,
-            "vnni": features.vnni, "openvino": ov.get_version()}
+            "vnni": features.vnni, "openvino": ov.get_version(), "mhz": mhz, "cores": os.cpu_count()}
 
 
 def quality_worker(precision: str) -> dict:
@@ -124,6 +146,10 @@ def main() -> None:
     parser.add_argument("--skip-quality", action="store_true")
     parser.add_argument("--skip-speed", action="store_true")
     parser.add_argument("--worker", nargs="+")
+    parser.add_argument("--isa", default=None, help="cap oneDNN's ISA in every worker (e.g. AVX2): an approximation")
+    parser.add_argument("--int8-macs-per-cycle", type=int, default=None,
+                        help="per core; default: 64 with AVX-512 VNNI (one 512-bit VPDPBUSD per cycle), 32 with "
+                             "AVX-VNNI, 1024 with AMX")
     args = parser.parse_args()
     if args.worker:
         kind = args.worker[0]
@@ -136,10 +162,17 @@ def main() -> None:
         print(json.dumps(result))
         return
 
+    if args.isa:
+        os.environ["ONEDNN_MAX_CPU_ISA"] = args.isa  # inherited by every worker
     cpu = _common.run_worker(__file__, "cpu")
-    host = "AMX" if cpu["amx"] else ("AVX-512 BF16 without AMX" if cpu["bf16"] else "no bf16")
+    kind = "AMX" if cpu["amx"] else "VNNI" if cpu["vnni"] else "none"
+    if args.isa:
+        kind = "none" if args.isa.upper().startswith("AVX2") else kind
+    host = {"AMX": "AMX (amx_int8)", "VNNI": "VNNI (avx512_vnni / avx_vnni)", "none": "no int8 dot product (AVX2)"}[kind]
+    if args.isa:
+        host += f" - APPROXIMATED by ONEDNN_MAX_CPU_ISA={args.isa} on a {cpu['cpu']}"
     print(f"CPU: {cpu['cpu']}; host kind: {host}; OpenVINO {cpu['openvino']}")
-    report: dict = {"docs": args.docs, "cpu": cpu, "host_kind": host}
+    report: dict = {"docs": args.docs, "cpu": cpu, "host_kind": host, "int8_kind": kind, "isa_cap": args.isa}
     failures = []
     if not args.skip_speed:
         for config in SPEED_CONFIGS:  # export / convert / decide once beforehand, so peak RSS is the serving process's
@@ -151,17 +184,34 @@ def main() -> None:
         for c, r in speed.items():
             r["x_reference"] = r["docs_per_s"] / ref
             runs_at = f"  (float layers: {r['float_precision']})" if "float_precision" in r else ""
+            runs_at += f" [int8 scheme: {r['scheme']}]" if c == "ours-int8" else ""
             print(f"  {c:12s} {r['docs_per_s']:8.2f}  {r['x_reference']:5.2f}x  {r['peak_rss_mb']:7.0f} MB{runs_at}")
         report["speed"] = speed
         x = {c: r["x_reference"] for c, r in speed.items()}
-        if cpu["amx"]:
-            targets = [("ours-auto", 4.5), ("ours-int8", 6.0)]
-        else:
-            targets = [("ours-auto", 1.3), ("ours-int8", 3.5)]
-            best_float = max(x["ours-fp32"], x["ours-bf16"])
-            if x["ours-auto"] < 0.95 * best_float:
-                failures.append(f"ours-auto is {x['ours-auto'] / best_float:.2f}x the faster forced float precision "
-                                f"(target 0.95)")
+        targets = {"AMX": [("ours-auto", 4.5), ("ours-int8", 6.0)], "VNNI": [("ours-int8", 6.0)],
+                   "none": [("ours-auto", 1.5), ("ours-int8", 2.0)]}[kind]
+        best_float = max(x["ours-fp32"], x["ours-bf16"])
+        if x["ours-auto"] < 0.95 * best_float:
+            failures.append(f"ours-auto is {x['ours-auto'] / best_float:.2f}x the faster forced float precision "
+                            f"(target 0.95)")
+        int8_vs_fp32 = x["ours-int8"] / x["ours-fp32"]
+        want = 1.2 if kind == "none" else 1.3
+        report["int8_vs_fp32"] = int8_vs_fp32
+        print(f"\nint8 / fp32 (ours): {int8_vs_fp32:.2f}x (target {want}x on this host kind)")
+        if int8_vs_fp32 < want:
+            failures.append(f"int8 is {int8_vs_fp32:.2f}x our fp32, target {want}x ({host})")
+        if kind in ("VNNI", "AMX"):
+            per_cycle = args.int8_macs_per_cycle or (1024 if kind == "AMX" else 64 if cpu["avx512"] else 32)
+            peak = cpu["cores"] * per_cycle * cpu["mhz"] * 1e6
+            r = speed["ours-int8"]
+            achieved = r["int8_macs"] / r["seconds"]
+            report["int8_peak"] = {"macs_per_s_peak": peak, "macs_per_s": achieved, "share": achieved / peak,
+                                   "macs_per_cycle_per_core": per_cycle, "tokens": r["tokens"]}
+            print(f"int8 peak: {cpu['cores']} cores x {per_cycle} int8 MACs/cycle x {cpu['mhz']:.0f} MHz = "
+                  f"{peak / 1e12:.2f} TMAC/s; the run: {r['int8_macs'] / 1e12:.2f} TMAC over {r['tokens']} tokens "
+                  f"in {r['seconds']:.1f} s = {achieved / 1e12:.3f} TMAC/s = {achieved / peak:.0%} of peak (target 50%)")
+            if kind == "VNNI" and achieved / peak < 0.5:
+                failures.append(f"int8 reaches {achieved / peak:.0%} of the CPU's int8 peak (target 50%)")
         failures += [f"{c} is {x[c]:.2f}x, target {t}x" for c, t in targets if x[c] < t]
         auto_at = speed["ours-auto"]["float_precision"]
         for ours, anchor in (("ours-auto", f"genai-{auto_at}"), ("ours-int8", "genai-int8")):
@@ -177,10 +227,11 @@ def main() -> None:
         report["quality"] = quality
         drop = quality["fp32"]["ndcg@10"] - quality["int8"]["ndcg@10"]
         report["int8_ndcg_drop"] = drop
-        if drop > 1.0:
-            failures.append(f"int8 loses {drop:.2f} nDCG@10 points (target <= 1.0)")
+        if drop > 0.5:
+            failures.append(f"int8 loses {drop:.2f} nDCG@10 points (target <= 0.5)")
     # One results file per host kind: figures from an AMX host and from one without are both kept.
-    _common.finish("encoder-" + ("amx" if cpu["amx"] else "bf16-no-amx" if cpu["bf16"] else "no-bf16"), report, failures)
+    name = {"AMX": "amx", "VNNI": "vnni", "none": "avx2"}[kind] + ("-isa-cap" if args.isa else "")
+    _common.finish("encoder-" + name, report, failures)
 
 
 if __name__ == "__main__":

@@ -129,10 +129,13 @@ def cmd_info(args) -> int:
         SAMPLE_TEXTS,
         SAMPLE_TOKENS,
         cpu_features,
+        int8_candidates,
         resolve_float_precision,
+        resolve_int8_scheme,
         sample_inputs,
-        time_precision,
+        time_ir,
     )
+    from ..models.cache import find_xml
 
     features = cpu_features()
     default = ov.Core().get_property("CPU", "INFERENCE_PRECISION_HINT").to_string()
@@ -148,15 +151,18 @@ def cmd_info(args) -> int:
     folder = Model(args.model, precision="auto", cache_dir=args.cache_dir).cache_folder
     decision = resolve_float_precision(folder, features=features)
     print(f"{args.model}: precision auto -> {decision.precision}: {decision.reason} (decided {decision.decided})")
-    runs = [("fp32", folder, "fp32"), *([("bf16", folder, "bf16")] if features.bf16 else [])]
+    runs = [("fp32", find_xml(folder), "fp32"), *([("bf16", find_xml(folder), "bf16")] if features.bf16 else [])]
     if args.int8:
         int8_folder = Model(args.model, precision="int8", cache_dir=args.cache_dir).cache_folder
-        runs.append(("int8", int8_folder, float_precision(int8_folder, "int8")))
+        int8 = resolve_int8_scheme(int8_folder, features=features)
+        print(f"{args.model}: precision int8 -> {int8.scheme}: {int8.advice()} (decided {int8.decided})")
+        runs.append((f"int8[{int8.scheme}]", int8_candidates(int8_folder)[int8.scheme],
+                     "fp32" if int8.scheme == "fp32" else float_precision(int8_folder, "int8")))
     print(f"measured now on {SAMPLE_TEXTS} texts of {SAMPLE_TOKENS} tokens (docs/s):")
     feed = sample_inputs(folder)
-    for name, path, precision in runs:
-        speed, _ = time_precision(path, precision, feed)
-        print(f"  {name:5s} {speed:8.2f}")
+    for name, xml, precision in runs:
+        speed, _ = time_ir(xml, precision, feed)
+        print(f"  {name:14s} {speed:8.2f}")
     return 0
 
 

@@ -24,7 +24,7 @@ from .lifecycle import LazyModel, pinned_source
 from .options import EncoderOptions, Precision, Truncation, precision_family
 from .pooling import l2_normalize, pool
 from .registry import DEFAULT_MODEL, get_model_spec
-from .runtime import compile_model
+from .runtime import compile_model, scheme
 from .settings import EncoderSettings, read_settings, settings_from_spec
 from .tokenizer import load_tokenizer, pad_token_id
 
@@ -46,6 +46,7 @@ class _Loaded:
         self.tokenizer = load_tokenizer(folder, cache_entry=True)
         self.pad_id = pad_token_id(folder, self.tokenizer)
         self.compiled = compile_model(folder, precision, threads=threads)
+        self.scheme = scheme(folder, precision)
         # A second instance that cuts at max_length; the first stays untouched for token counting.
         self.truncating_tokenizer = load_tokenizer(self.tokenizer)
         self.truncating_tokenizer.enable_truncation(settings.max_length)
@@ -183,6 +184,9 @@ class MedEmbedEncoder(LazyModel):
             "normalize": s.normalize,
             "precision": self.precision,
             "precision_family": precision_family(self.precision),
+            # int8 runs the scheme measured fastest on this CPU (static, weights or fp32); recorded, not matched:
+            # every scheme's vectors were checked against fp32's
+            "scheme": self.load().scheme if self.precision == "int8" else "float",
             "max_length": s.max_length,
             "query_prefix": s.query_prefix,
             "document_prefix": s.document_prefix,

@@ -139,15 +139,25 @@ def export_with_optimum(task: str) -> ExportFn:
 
 
 def quantize_int8(out: Path, calibration_inputs: Sequence[dict]) -> None:
-    """Replaces the IR in ``out`` by a statically quantised int8 one (weights and activations, NNCF)."""
+    """Replaces the IR in ``out`` by a statically quantised int8 one (weights and activations, NNCF), and keeps
+    the other int8 candidates beside it (``candidates/weights``: weight-only int8; ``candidates/fp32``: the IR
+    they came from), so the loading machine can measure which runs fastest on its CPU
+    (:func:`medembed_rag.models.precision.resolve_int8_scheme`)."""
     import nncf
     import openvino as ov
+
+    from .precision import CANDIDATES
 
     xml = find_xml(out)
     core = ov.Core()
     model = core.read_model(xml)
     names = {port.get_any_name() for port in model.inputs}  # BERT takes token_type_ids, ModernBERT does not
     samples = [{k: v for k, v in sample.items() if k in names} for sample in calibration_inputs]
+    for name, candidate in (("fp32", model),
+                            ("weights", nncf.compress_weights(model.clone(), mode=nncf.CompressWeightsMode.INT8_SYM))):
+        folder = out / CANDIDATES / name
+        folder.mkdir(parents=True, exist_ok=True)
+        ov.save_model(candidate, folder / "openvino_model.xml", compress_to_fp16=False)
     quantized = nncf.quantize(
         model,
         nncf.Dataset(samples),
@@ -158,4 +168,3 @@ def quantize_int8(out: Path, calibration_inputs: Sequence[dict]) -> None:
     ov.save_model(quantized, tmp_xml, compress_to_fp16=False)
     os.replace(tmp_xml, xml)
     os.replace(tmp_xml.with_suffix(".bin"), xml.with_suffix(".bin"))
-

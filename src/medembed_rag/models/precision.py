@@ -18,7 +18,7 @@ import logging
 import os
 import platform
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -203,23 +203,7 @@ def _compare(reference: np.ndarray, other: np.ndarray) -> float:
 
 def time_precision(folder: Path, precision: str, feed: dict[str, np.ndarray], repeats: int = 2):
     """(documents per second, first output) of the IR with its float layers at ``precision`` (``fp32``/``bf16``)."""
-    import openvino as ov
-    import openvino.properties.hint as hints
-
-    core = ov.Core()
-    model = core.read_model(find_xml(folder))
-    names = {port.get_any_name() for port in model.inputs}
-    feed = {k: v for k, v in feed.items() if k in names}
-    compiled = core.compile_model(model, "CPU", {hints.performance_mode: hints.PerformanceMode.LATENCY,
-                                                 hints.inference_precision: ov.Type.bf16 if precision == "bf16" else ov.Type.f32})
-    request = compiled.create_infer_request()
-    output = request.infer(feed)[compiled.output(0)].copy()  # warm-up, and the result compared
-    best = float("inf")
-    for _ in range(repeats):
-        started = time.perf_counter()
-        request.infer(feed)
-        best = min(best, time.perf_counter() - started)
-    return len(next(iter(feed.values()))) / best, output
+    return time_ir(find_xml(folder), precision, feed, repeats)
 
 
 def measure_float_precisions(folder: Path) -> Measurement:
@@ -228,3 +212,181 @@ def measure_float_precisions(folder: Path) -> Measurement:
     fp32_speed, fp32_out = time_precision(folder, "fp32", feed)
     bf16_speed, bf16_out = time_precision(folder, "bf16", feed)
     return Measurement(fp32_speed, bf16_speed, _compare(fp32_out.astype(np.float32), bf16_out.astype(np.float32)))
+
+
+# ---------------------------------------------------------------------------------------------- int8 schemes
+# ``int8`` has more than one way to run, and which is fastest depends on the CPU's int8 instructions: static
+# int8 (weights and activations, NNCF ``quantize``) wins where the CPU has int8 dot products (VNNI, AMX) and
+# was measured 0.8x fp32 on an AVX2-only Zen 3; weight-only int8 (NNCF ``compress_weights``) computes in
+# float from int8 weights (a smaller model, near-fp32 speed). The export builds both side by side in the cache
+# entry (``candidates/``), with the fp32 IR they came from; the first load on a CPU kind measures them on the
+# same sample as ``auto``, drops any whose vectors drift from fp32's, and keeps the fastest. The decision is
+# cached per (IR, CPU kind, OpenVINO version) beside the entry.
+
+INT8_SCHEMES = ("static", "weights")
+MIN_INT8_COSINE = 0.98  # an int8 candidate's first-token and mean vectors vs fp32's on the sample
+FP32_FALLBACK = 1.0 / MIN_SPEEDUP  # below this ratio to fp32 the fp32 IR runs instead (and the user is told)
+CANDIDATES = "candidates"
+_warned: set[str] = set()
+
+
+def int8_candidates(folder: Path) -> dict[str, Path]:
+    """The IRs of an int8 cache entry: ``static`` (the entry's own IR), and ``weights`` and ``fp32`` when the
+    export built them (entries exported before candidates existed have ``static`` only)."""
+    found = {"static": find_xml(folder)}
+    for name in ("weights", "fp32"):
+        xml = folder / CANDIDATES / name / "openvino_model.xml"
+        if xml.is_file():
+            found[name] = xml
+    return found
+
+
+@dataclass(frozen=True)
+class SchemeMeasurement:
+    docs_per_s: float
+    min_cosine: float  # against fp32 (1.0 for fp32 itself)
+
+
+@dataclass(frozen=True)
+class Int8Decision:
+    """Which int8 scheme runs on one CPU kind for one entry, and why."""
+
+    scheme: str  # "static", "weights", or "fp32" (no int8 candidate both matched fp32 and kept pace with it)
+    reason: str
+    cpu: str
+    measurements: dict[str, SchemeMeasurement] = field(default_factory=dict)
+    decided: str = field(default_factory=lambda: time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+
+    @property
+    def int8_faster(self) -> bool | None:
+        """Whether the scheme used beats fp32 (``None`` when nothing was measured)."""
+        m = self.measurements
+        if self.scheme not in m or "fp32" not in m:
+            return None
+        return self.scheme != "fp32" and m[self.scheme].docs_per_s > m["fp32"].docs_per_s
+
+    def advice(self) -> str:
+        """One line for the user: what int8 does on this CPU, and what to use instead when it does not pay."""
+        m = self.measurements
+        if "fp32" not in m:
+            return f"int8 runs the {self.scheme} scheme ({self.reason})"
+        ratios = ", ".join(f"{s} {v.docs_per_s / m['fp32'].docs_per_s:.2f}x" for s, v in m.items() if s != "fp32")
+        if self.int8_faster:
+            return f"int8 ({self.scheme}) is faster than fp32 on this CPU ({ratios} fp32)"
+        return (f"int8 is not faster than fp32 on this CPU, {self.cpu} ({ratios} fp32); running {self.scheme}: "
+                f"{self.reason}. precision='auto' is the faster choice here.")
+
+    def to_json(self) -> str:
+        return json.dumps({"format": _DECISION_FORMAT, **asdict(self)}, indent=1)
+
+    @classmethod
+    def from_json(cls, text: str) -> Int8Decision:
+        data = json.loads(text)
+        if data.pop("format", None) != _DECISION_FORMAT:
+            raise ValueError("unknown decision format")
+        data["measurements"] = {k: SchemeMeasurement(**v) for k, v in data.pop("measurements").items()}
+        return cls(**data)
+
+
+def decide_int8(features: CpuFeatures, candidates: Sequence[str],
+                measure: Callable[[], dict[str, SchemeMeasurement]]) -> Int8Decision:
+    """The rule: among the int8 candidates whose vectors match fp32's, the fastest; fp32 itself only when every
+    matching candidate is clearly slower than it (or none matches)."""
+    cpu = features.describe()
+    if set(candidates) <= {"static"} or "fp32" not in candidates:
+        return Int8Decision("static", "the cache entry has only the static int8 IR (exported before int8 "
+                                      "candidates were built; re-export to let this CPU choose)", cpu)
+    m = measure()
+    fp32 = m["fp32"].docs_per_s
+    matching = [s for s in INT8_SCHEMES if s in m and m[s].min_cosine >= MIN_INT8_COSINE]
+    drifted = [f"{s} (cosine {m[s].min_cosine:.4f})" for s in INT8_SCHEMES
+               if s in m and s not in matching and m[s].docs_per_s > 0]
+    failed = [s for s in INT8_SCHEMES if s in m and m[s].docs_per_s <= 0]
+    drift = f"; not used, vectors drift from fp32: {', '.join(drifted)}" if drifted else ""
+    drift += f"; not used, does not run on this CPU: {', '.join(failed)}" if failed else ""
+    if not matching:
+        return Int8Decision("fp32", f"no int8 candidate matches fp32 (cosine >= {MIN_INT8_COSINE}){drift}", cpu, m)
+    best = max(matching, key=lambda s: m[s].docs_per_s)
+    ratio = m[best].docs_per_s / fp32
+    if ratio < FP32_FALLBACK:
+        return Int8Decision("fp32", f"the fastest int8 scheme ({best}) runs at {ratio:.2f}x fp32, so the fp32 IR "
+                                    f"is used (its vectors are what int8 is checked against){drift}", cpu, m)
+    return Int8Decision(best, f"{best} int8 at {ratio:.2f}x fp32, vectors match fp32 (cosine "
+                              f"{m[best].min_cosine:.4f}){drift}", cpu, m)
+
+
+def int8_decision_path(folder: Path, features: CpuFeatures) -> Path:
+    return folder.parent / f"{folder.name}.int8-{features.key()}.json"
+
+
+def resolve_int8_scheme(
+    folder: Path,
+    *,
+    features: CpuFeatures | None = None,
+    measure: Callable[[], dict[str, SchemeMeasurement]] | None = None,
+) -> Int8Decision:
+    """The cached int8 scheme for the entry in ``folder`` on this CPU kind, measuring it the first time; warns
+    (once per process and entry) when int8 does not beat fp32 here."""
+    features = features or cpu_features()
+    path = int8_decision_path(folder, features)
+    decision = None
+    if path.is_file():
+        try:
+            decision = Int8Decision.from_json(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError, TypeError, KeyError):
+            logger.warning("unreadable int8 decision %s; deciding again", path.name)
+    if decision is None:
+        candidates = int8_candidates(folder)
+        if len(candidates) > 1:
+            logger.info("measuring the int8 schemes once for %s on this CPU (under a minute)", folder.name)
+        decision = decide_int8(features, list(candidates), measure or (lambda: measure_int8_candidates(folder)))
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(decision.to_json(), encoding="utf-8")
+        os.replace(tmp, path)
+        logger.info("int8 for %s: %s (%s)", folder.name, decision.scheme, decision.reason)
+    if decision.int8_faster is False and str(path) not in _warned:
+        _warned.add(str(path))
+        logger.warning("%s", decision.advice())
+    return decision
+
+
+def time_ir(xml: Path, precision: str, feed: dict[str, np.ndarray], repeats: int = 2):
+    """(documents per second, first output) of one IR file, its float layers at ``precision``."""
+    import openvino as ov
+    import openvino.properties.hint as hints
+
+    core = ov.Core()
+    model = core.read_model(xml)
+    names = {port.get_any_name() for port in model.inputs}
+    feed = {k: v for k, v in feed.items() if k in names}
+    compiled = core.compile_model(model, "CPU", {hints.performance_mode: hints.PerformanceMode.LATENCY,
+                                                 hints.inference_precision: ov.Type.bf16 if precision == "bf16" else ov.Type.f32})
+    request = compiled.create_infer_request()
+    output = request.infer(feed)[compiled.output(0)].copy()
+    best = float("inf")
+    for _ in range(repeats):
+        started = time.perf_counter()
+        request.infer(feed)
+        best = min(best, time.perf_counter() - started)
+    return len(next(iter(feed.values()))) / best, output
+
+
+def measure_int8_candidates(folder: Path) -> dict[str, SchemeMeasurement]:
+    """Times every candidate of an int8 entry on the sample (fp32 at fp32; int8 schemes with their float
+    layers as ``auto`` decides) and compares each one's vectors with fp32's."""
+    feed = sample_inputs(folder)
+    candidates = int8_candidates(folder)
+    float_layers = resolve_float_precision(folder).precision
+    speed, reference = time_ir(candidates["fp32"], "fp32", feed)
+    reference = reference.astype(np.float32)
+    out = {"fp32": SchemeMeasurement(speed, 1.0)}
+    for scheme in INT8_SCHEMES:
+        if scheme in candidates:
+            try:
+                speed, vectors = time_ir(candidates[scheme], float_layers, feed)
+            except Exception as exc:  # a kernel this CPU (or an ISA cap) cannot build: the candidate is out
+                logger.info("int8 candidate %s does not run here: %s", scheme, type(exc).__name__)
+                out[scheme] = SchemeMeasurement(0.0, -1.0)
+                continue
+            out[scheme] = SchemeMeasurement(speed, _compare(reference, vectors.astype(np.float32)))
+    return {k: out[k] for k in ("fp32", *INT8_SCHEMES) if k in out}
