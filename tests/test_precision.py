@@ -225,3 +225,9 @@ def test_info_prints_the_int8_advice(standin_path, cache_dir):
     assert "fp32" in line and ("faster than fp32" in line or "not faster than fp32" in line)
     rows = {x.split()[0]: float(x.split()[1]) for x in out.stdout.splitlines() if x.startswith("  ")}
     assert any(k.startswith("int8[") for k in rows) and rows["fp32"] > 0
+
+
+def test_an_isa_cap_is_another_cpu_kind(monkeypatch):
+    plain = ZEN4.key()
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2")
+    assert ZEN4.key() != plain  # decisions measured under a cap are not reused without it, nor the reverse

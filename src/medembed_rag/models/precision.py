@@ -75,7 +75,9 @@ class CpuFeatures:
         """Names this CPU kind and OpenVINO version in cache file names."""
         import openvino as ov
 
-        text = f"{self.describe()}\0{ov.get_version()}\0{platform.machine()}"
+        # an ISA cap on oneDNN (ONEDNN_MAX_CPU_ISA) changes which kernels run: it is another CPU kind
+        cap = os.environ.get("ONEDNN_MAX_CPU_ISA", "")
+        text = f"{self.describe()}\0{ov.get_version()}\0{platform.machine()}" + (f"\0isa={cap}" if cap else "")
         return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
