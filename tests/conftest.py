@@ -71,3 +71,13 @@ def shared_datasets() -> Path:
     if not SHARED.is_dir():
         pytest.skip("../shared/datasets is not present")
     return SHARED
+
+
+@pytest.fixture(scope="session")
+def local_llm(cache_dir):
+    """The local answer model (SmolLM2 converted to OpenVINO once), loaded once for every test that needs it."""
+    from medembed_rag.models.llm import LocalLLM
+
+    llm = LocalLLM(cache_dir=cache_dir)
+    llm.load()
+    return llm

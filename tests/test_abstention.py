@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.heldout_answer_set import ANSWERABLE, UNANSWERABLE
-from tests.test_answer import _assert_every_fact_is_cited
+from tests.test_answer import _assert_every_fact_is_cited, markdown_store
 from medembed_rag.answers import decision
 from medembed_rag.answers.answerer import Passage, VerifiedAnswerer
 from medembed_rag.answers.signals import answer_type, matches_type, quantity_classes
@@ -22,23 +22,9 @@ HELDOUT_DOCS = Path(__file__).parent / "heldout_docs"
 
 @pytest.fixture(scope="module")
 def heldout_store(encoder, tmp_path_factory):
-    from medembed_rag.index.store import MedEmbedChromaStore
-
-    paths = sorted(HELDOUT_DOCS.glob("*.md"))
-    store = MedEmbedChromaStore(tmp_path_factory.mktemp("heldout"), encoder=encoder)
-    store.add_documents([p.read_text(encoding="utf-8") for p in paths], ids=[p.stem for p in paths],
-                        metadatas=[{"source": p.name} for p in paths])
+    store = markdown_store(HELDOUT_DOCS, encoder, tmp_path_factory.mktemp("heldout"))
     yield store
     store.close()
-
-
-@pytest.fixture(scope="module")
-def local_llm(cache_dir):
-    from medembed_rag.models.llm import LocalLLM
-
-    llm = LocalLLM(cache_dir=cache_dir)
-    llm.load()
-    return llm
 
 
 def _score(answerer, answerable, unanswerable):

@@ -20,25 +20,22 @@ from medembed_rag.integrations.langchain import MedEmbedLangChainVectorStore
 from medembed_rag.integrations.llama_index import vector_store_index
 
 
-@pytest.fixture(scope="module")
-def sample_store(encoder, tmp_path_factory):
+def markdown_store(folder, encoder, where):
+    """A store of every markdown document in ``folder`` (ids: file stems; metadata: the file name)."""
     from medembed_rag.index.store import MedEmbedChromaStore
 
-    paths = sorted(SAMPLES.glob("*.md"))
-    store = MedEmbedChromaStore(tmp_path_factory.mktemp("answers"), encoder=encoder)
+    paths = sorted(folder.glob("*.md"))
+    store = MedEmbedChromaStore(where, encoder=encoder)
     store.add_documents([p.read_text(encoding="utf-8") for p in paths], ids=[p.stem for p in paths],
                         metadatas=[{"source": p.name} for p in paths])
-    yield store
-    store.close()
+    return store
 
 
 @pytest.fixture(scope="module")
-def local_llm(cache_dir):
-    from medembed_rag.models.llm import LocalLLM
-
-    llm = LocalLLM(cache_dir=cache_dir)
-    llm.load()
-    return llm
+def sample_store(encoder, tmp_path_factory):
+    store = markdown_store(SAMPLES, encoder, tmp_path_factory.mktemp("answers"))
+    yield store
+    store.close()
 
 
 def _assert_every_fact_is_cited(result):

@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -164,19 +165,29 @@ def resolve_float_precision(
 ) -> PrecisionDecision:
     """The cached decision for the IR in ``folder`` on this CPU, deciding (and measuring) it the first time."""
     features = features or cpu_features()
-    path = decision_path(folder, features)
+
+    def make() -> PrecisionDecision:
+        if features.bf16:
+            logger.info("measuring fp32 against bf16 once for %s on this CPU (a few seconds)", folder.name)
+        decision = decide(features, measure or (lambda: measure_float_precisions(folder)))
+        logger.info("precision auto for %s: %s (%s)", folder.name, decision.precision, decision.reason)
+        return decision
+
+    return _cached(decision_path(folder, features), PrecisionDecision.from_json, make)
+
+
+def _cached(path: Path, parse: Callable[[str], Any], make: Callable[[], Any]) -> Any:
+    """The decision stored at ``path``, or ``make()``'s, written there atomically (an unreadable file is
+    decided again, not trusted)."""
     if path.is_file():
         try:
-            return PrecisionDecision.from_json(path.read_text(encoding="utf-8"))
+            return parse(path.read_text(encoding="utf-8"))
         except (OSError, ValueError, TypeError, KeyError):
-            logger.warning("unreadable precision decision %s; deciding again", path.name)
-    if features.bf16:
-        logger.info("measuring fp32 against bf16 once for %s on this CPU (a few seconds)", folder.name)
-    decision = decide(features, measure or (lambda: measure_float_precisions(folder)))
+            logger.warning("unreadable decision %s; deciding again", path.name)
+    decision = make()
     tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     tmp.write_text(decision.to_json(), encoding="utf-8")
     os.replace(tmp, path)
-    logger.info("precision auto for %s: %s (%s)", folder.name, decision.precision, decision.reason)
     return decision
 
 
@@ -331,21 +342,16 @@ def resolve_int8_scheme(
     (once per process and entry) when int8 does not beat fp32 here."""
     features = features or cpu_features()
     path = int8_decision_path(folder, features)
-    decision = None
-    if path.is_file():
-        try:
-            decision = Int8Decision.from_json(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError, TypeError, KeyError):
-            logger.warning("unreadable int8 decision %s; deciding again", path.name)
-    if decision is None:
+
+    def make() -> Int8Decision:
         candidates = int8_candidates(folder)
         if len(candidates) > 1:
             logger.info("measuring the int8 schemes once for %s on this CPU (under a minute)", folder.name)
         decision = decide_int8(features, list(candidates), measure or (lambda: measure_int8_candidates(folder)))
-        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(decision.to_json(), encoding="utf-8")
-        os.replace(tmp, path)
         logger.info("int8 for %s: %s (%s)", folder.name, decision.scheme, decision.reason)
+        return decision
+
+    decision = _cached(path, Int8Decision.from_json, make)
     if decision.int8_faster is False and str(path) not in _warned:
         _warned.add(str(path))
         logger.warning("%s", decision.advice())

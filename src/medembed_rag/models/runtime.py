@@ -40,8 +40,9 @@ def compile_model(folder: Path, precision: str, *, threads: int | None = None):
         # pins its threads to the first cores by default, so such processes would all pile onto core 0
         # (measured: two 1-thread processes ran at half speed); let the OS spread them instead.
         config[hints.enable_cpu_pinning] = False
-    xml = int8_candidates(folder)[scheme(folder, precision)] if precision == "int8" else find_xml(folder)
-    if precision == "int8" and scheme(folder, precision) == "fp32":
+    chosen = scheme(folder, precision)
+    xml = int8_candidates(folder)[chosen] if precision == "int8" else find_xml(folder)
+    if chosen == "fp32":
         config[hints.inference_precision] = ov.Type.f32  # the fallback is fp32, exactly what int8 is checked against
     core = ov.Core()
     return core.compile_model(core.read_model(xml), "CPU", config)
