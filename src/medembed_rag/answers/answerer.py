@@ -14,10 +14,10 @@ How a question is decided (the method; the score's weights are fitted as describ
 2. **Abstention.** Hard rules first: a question naming a drug is answered only from passages naming it, and one
    asking for a quantity ("how often", "what dose", "how long", ...) only from evidence stating one (of the
    kind asked for - a volume for "how much fluid", a duration for "how long" - when any evidence does). Then
-   one score, :class:`~medembed_rag.answers.decision.AbstentionModel`: a logistic model over the best
-   sentence's z-score, the rarity-weighted share of the question's words its passage and the sentence itself
-   cover, whether the asked-for kind of quantity is missing, and the margin over other documents' best
-   sentences. Below the ``strictness``'s threshold, ``answered`` is false and the answer lists the closest
+   one score, :class:`~medembed_rag.answers.decision.AbstentionModel`: a logistic model over the signals of
+   :data:`~medembed_rag.answers.decision.FEATURES` (the shipped fit keeps the best sentence's z-score, the
+   rarity-weighted share of the question's words its passage covers, and the margin over other documents'
+   best sentences). Below the ``strictness``'s threshold, ``answered`` is false and the answer lists the closest
    passages for the reader to check.
 3. **Answer.** A language model, if given, answers from the numbered evidence sentences. Every sentence it
    writes is checked by :func:`medembed_rag.answers.verify.check_sentence` against the evidence it cites; failures
@@ -167,13 +167,12 @@ class VerifiedAnswerer:
     def _evidence(self, question: str, passages: Sequence[Passage]) -> list[_Evidence]:
         seen, items = set(), []
         for passage in passages[: self.passages]:
-            section = passage.metadata.get("section") if passage.metadata else None
             for sentence in split_sentences(passage.text):
                 key = " ".join(sentence.lower().split())
                 if key in seen or len(content_words(sentence)) < 2:
                     continue
                 seen.add(key)
-                items.append((sentence, passage, f"{section}: {sentence}" if section else sentence))
+                items.append((sentence, passage, _with_section(sentence, passage)))
         if not items:
             return []
         q = np.asarray(self.encoder.encode_queries([question]))[0]
@@ -213,7 +212,8 @@ class VerifiedAnswerer:
                 z=best.z,
                 # the best-covered of the leading evidence sentences' passages
                 coverage=max(coverage(weights, _context_of(e)) for e in usable[: self.max_evidence]),
-                sentence_coverage=max(coverage(weights, [_embedded(e)]) for e in usable[: self.max_evidence]),
+                sentence_coverage=max(coverage(weights, [_with_section(e.text, e.passage)])
+                                      for e in usable[: self.max_evidence]),
                 margin=min(MARGIN_CAP, best.z - other) if other is not None else MARGIN_CAP)
         return {
             "missing_drugs": missing_drugs,
@@ -312,9 +312,10 @@ def _context_of(evidence: _Evidence) -> list[str]:
     return [evidence.passage.text, str(meta.get("section") or ""), str(meta.get("source") or "")]
 
 
-def _embedded(e: _Evidence) -> str:
-    section = (e.passage.metadata or {}).get("section")
-    return f"{section}: {e.text}" if section else e.text
+def _with_section(sentence: str, passage: Passage) -> str:
+    """The sentence as it is embedded and covered: after its section heading, when the passage has one."""
+    section = (passage.metadata or {}).get("section")
+    return f"{section}: {sentence}" if section else sentence
 
 
 def _weakest(model: AbstentionModel, f: dict[str, Any]) -> str:
