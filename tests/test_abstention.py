@@ -119,3 +119,23 @@ def test_the_score_rises_with_each_signal_and_fit_recovers_a_rule():
     assert VerifiedAnswerer(encoder=object(), abstention=fitted).min_probability == 0.5
     with pytest.raises(InvalidInputError):
         decision.fit([], [])
+
+
+def test_clock_times_word_durations_and_codes_are_quantities_and_terms():
+    from medembed_rag.answers.signals import has_quantity, term_weights
+
+    assert answer_type("What time do I drink the first lot of the laxative?") == "clock"
+    assert quantity_classes("Drink the first litre at 6 pm the evening before.") >= {"time"}
+    assert answer_type("At what glucose level should I test for ketones when I'm ill?") == "level"  # not "when"
+    assert answer_type("My boy has had a fever for days - when should a doctor see him?") == "duration"
+    assert "duration" in quantity_classes("Wear the shield at night for the first week.")
+    assert has_quantity("Wear the shield at night for the first week.")
+    assert "duration" not in quantity_classes("Drink 1.5 litres a day, each day.")
+    assert "t3" in term_weights("What is a normal free T3 level?", ["Free T4 is 12 to 22 pmol/L."])
+
+
+def test_a_one_word_sentence_stating_a_quantity_is_evidence(encoder):
+    passages = [Passage("a", "thyroid", "TSH is usually between 0.4 and 4.0 mU/L. Each laboratory prints its own "
+                                        "range beside your result.", 0.6, {"section": "Usual ranges"})]
+    f = VerifiedAnswerer(encoder=encoder).features("What is a normal TSH level?", passages)
+    assert any("0.4 and 4.0" in e.text for e in f["usable"])

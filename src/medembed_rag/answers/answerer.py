@@ -169,8 +169,9 @@ class VerifiedAnswerer:
         for passage in passages[: self.passages]:
             for sentence in split_sentences(passage.text):
                 key = " ".join(sentence.lower().split())
-                if key in seen or len(content_words(sentence)) < 2:
-                    continue
+                words = len(content_words(sentence))
+                if key in seen or words < 1 or (words < 2 and not has_quantity(sentence)):
+                    continue  # "TSH is 0.4 to 4.0 mU/L." has one word and the answer
                 seen.add(key)
                 items.append((sentence, passage, _with_section(sentence, passage)))
         if not items:

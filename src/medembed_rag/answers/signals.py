@@ -12,7 +12,7 @@ from .verify import content_words, extract_facts, word_keys
 _QUANTITY_QUESTION = re.compile(
     r"\bhow (?:often|many|much|long|soon|frequently|high|low|far apart)\b|\bat what\b|\bwhat (?:age|time)\b"
     r"|\b(?:below|above|under|over|up to) (?:what|which)\b|\bwhen should\b|\bwhen (?:is|are|do|does)\b.*\b(?:checked|removed|given|taken|repeated|stopped)\b"
-    r"|\b(?:doses?|dosage|amount|level|range|target|interval|threshold|limit|maximum|minimum|frequency|schedule)\b",
+    r"|\b(?:doses?|dosage|amount|level|reading|count|range|target|interval|threshold|limit|maximum|minimum|frequency|schedule)\b",
     re.I,
 )
 # Words of a question that say what kind of answer is wanted, not what it is about.
@@ -29,17 +29,23 @@ def asks_for_quantity(question: str) -> bool:
 
 
 _NUMBER = re.compile(r"\b\d+(?:\.\d+)?\b")
+_CODE = re.compile(r"\b[a-z]+\d[a-z0-9]*\b", re.I)  # "T3", "B12", "HbA1c": letters and digits, one term
+
+
+def _codes(text: str) -> set[str]:
+    return {c.lower() for c in _CODE.findall(text)}
 
 
 def _terms(text: str) -> set[str]:
-    return word_keys(text) | set(_NUMBER.findall(text))
+    return word_keys(text) | set(_NUMBER.findall(text)) | _codes(text)
 
 
 def term_weights(question: str, pool_texts: Sequence[str]) -> dict[str, float]:
-    """The question's distinctive words (five-letter keys, and its numbers: "aged 80 and over") weighted by
-    their inverse document frequency among ``pool_texts`` (the retrieved passages): a word no passage
-    contains weighs most."""
-    terms = {w[:5] for w in content_words(question) if w not in _QUESTION_WORDS} | set(_NUMBER.findall(question))
+    """The question's distinctive words (five-letter keys, its numbers: "aged 80 and over", and codes: "T3")
+    weighted by their inverse document frequency among ``pool_texts`` (the retrieved passages): a word no
+    passage contains weighs most."""
+    terms = ({w[:5] for w in content_words(question) if w not in _QUESTION_WORDS} | set(_NUMBER.findall(question))
+             | _codes(question))
     pool = [_terms(t) for t in pool_texts]
     n = len(pool)
     return {t: math.log((n + 1) / (sum(t in s for s in pool) + 0.5)) for t in terms}
@@ -55,8 +61,8 @@ def coverage(weights: Mapping[str, float], evidence_texts: Sequence[str]) -> flo
 
 
 def has_quantity(text: str) -> bool:
-    facts = extract_facts(text)
-    return bool(facts.numbers or facts.frequencies)
+    """Whether ``text`` states a number, a frequency, a clock time or a duration in words ("the first week")."""
+    return bool(quantity_classes(text))
 
 
 def drugs_in(texts: Sequence[str]) -> set[str]:
@@ -68,13 +74,21 @@ def drugs_in(texts: Sequence[str]) -> set[str]:
 # a dose), and which classes of stated quantity answer each kind.
 _ANSWER_TYPES: tuple[tuple[str, re.Pattern[str]], ...] = tuple((kind, re.compile(p, re.I)) for kind, p in (
     ("frequency", r"\bhow (?:often|frequently)\b|\bhow many times\b"),
+    ("clock", r"\b(?:what|which) time\b"),
+    # "when" as the question's word (first, or after a dash or comma), not in a clause ("... when I'm ill")
     ("duration", r"\bhow (?:long|soon|quickly|fast)\b|\bhow many (?:hours|days|weeks|months|years|minutes)\b"
-                 r"|\bafter how\b|\bhow far apart\b|\bwhen\b|\bwhat (?:age|stage|time|point)\b|\buntil\b"
-                 r"|\bby what\b|\bat what age\b"),
+                 r"|\bafter how\b|\bhow far apart\b|(?:^|[-,;:\u2013]\s*|\band )when\b"
+                 r"|\bwhat (?:age|stage|point)\b|\bby what\b|\bat what age\b"),
     ("volume", r"\b(?:fluids?|water|liquids?|drink(?:ing)?|bolus|volume)\b"),
     ("temperature", r"\b(?:fever|temperature)\b"),
+    ("level", r"\b(?:level|reading|range|count|result|value)s?\b"),
     ("dose", r"\b(?:doses?|dosage|amount|how much|how many (?:tablets|puffs|capsules|doses))\b|\bthe most\b"),
 ))
+_CLOCK = re.compile(r"\b\d{1,2}(?:[:.]\d\d)?\s*(?:am|pm|a\.m\.|p\.m\.)(?!\w)|\b(?:midnight|midday|noon)\b", re.I)
+_WORD_DURATION = re.compile(
+    # "for a week", "the first week"; not "1.5 litres a day" or "each day" (rates)
+    r"\b(?:(?:for|within|after|over|in|about) (?:a|an)|one|two|three|four|five|six|seven|ten|the first|the next"
+    r"|half an?)\s+(?:hours?|days?|nights?|weeks?|fortnights?|months?|years?)\b|\b(?:overnight|fortnight)\b", re.I)
 _UNIT_CLASSES = {
     "ml": "volume", "l": "volume",
     "mg": "mass", "mcg": "mass", "g": "mass", "kg": "mass", "mg/kg": "mass", "unit": "count", "tablet": "count",
@@ -86,7 +100,9 @@ _UNIT_CLASSES = {
 }
 _ACCEPTS = {
     "frequency": {"frequency", "duration", "count"},
-    "duration": {"duration"},
+    "clock": {"time"},
+    "duration": {"duration", "time"},
+    "level": {"level", "number", "mass"},
     "volume": {"volume"},
     "temperature": {"temperature", "number"},
     "dose": {"mass", "volume", "count"},
@@ -94,18 +110,22 @@ _ACCEPTS = {
 
 
 def answer_type(question: str) -> str | None:
-    """The kind of quantity ``question`` asks for ("frequency", "duration", "volume", "temperature", "dose"),
-    or ``None`` when it asks for none of these (a level, a range, a name, an explanation)."""
+    """The kind of quantity ``question`` asks for ("frequency", "clock", "duration", "volume", "temperature",
+    "level", "dose"), or ``None`` when it asks for none of these (a target, a name, an explanation)."""
     if not asks_for_quantity(question):
         return None
     return next((kind for kind, pattern in _ANSWER_TYPES if pattern.search(question)), None)
 
 
 def quantity_classes(text: str) -> set[str]:
-    """The classes of quantity ``text`` states: volume, mass, count, duration, level, temperature, frequency,
-    and "number" for a bare number."""
+    """The classes of quantity ``text`` states: volume, mass, count, duration (also in words: "the first
+    week"), time (of day: "6 pm"), level, temperature, frequency, and "number" for a bare number."""
     facts = extract_facts(text)
     classes = {_UNIT_CLASSES.get(unit, "number") if unit else "number" for _, unit in facts.quantities}
+    if _CLOCK.search(text):  # "6 pm": a time of day, not a bare number
+        classes = (classes - {"number"}) | {"time"}
+    if _WORD_DURATION.search(text):
+        classes.add("duration")
     return classes | ({"frequency"} if facts.frequencies else set())
 
 
