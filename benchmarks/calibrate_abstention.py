@@ -3,6 +3,8 @@
 **Training sources** (each weighted equally, answerable and unanswerable halves equally within each):
 
 - ``own``: the demo's sample documents with ``tests/answer_set.py`` (the project's own questions);
+- ``dev``: ``tests/dev_docs/`` with ``tests/dev_answer_set.py`` (leaflet-like documents, patient-phrased
+  questions, written as a training source after the held-out set);
 - ``pubmedqa`` and ``medquad`` from ``../shared/datasets`` (skipped when absent): ``--queries`` questions each,
   over their relevant documents plus ``--distractors`` others. *Answerable*: retrieval over that corpus.
   *Unanswerable*: the same question with its relevant documents removed (the nearest other passages are what
@@ -188,18 +190,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--queries", type=int, default=150)
     parser.add_argument("--distractors", type=int, default=1500)
-    parser.add_argument("--fit", action="store_true", help="print the fitted model as decision.py's FITTED block")
+    parser.add_argument("--fit", action="store_true",
+                        help="print the fitted model as decision.py's FITTED block, and report on it")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--no-held-out", action="store_true", help="fit and cross-validate only (while tuning)")
     args = parser.parse_args()
     sys.path.insert(0, str(TESTS))
     from answer_set import ANSWERABLE, UNANSWERABLE
+    from dev_answer_set import ANSWERABLE as DEV_ANSWERABLE, UNANSWERABLE as DEV_UNANSWERABLE
     from heldout_answer_set import ANSWERABLE as HELD_ANSWERABLE, UNANSWERABLE as HELD_UNANSWERABLE
 
     from medembed_rag.app.demo import SAMPLES
 
     encoder = standin_encoder("fp32")
     train = store_cases(encoder, "own", SAMPLES, ANSWERABLE, UNANSWERABLE)
+    train += store_cases(encoder, "dev", TESTS / "dev_docs", DEV_ANSWERABLE, DEV_UNANSWERABLE)
     for name in ("pubmedqa", "medquad"):
         if (SHARED / name).is_dir():
             train += shared_cases(encoder, name, args.queries, args.distractors)
@@ -211,7 +216,8 @@ def main() -> None:
     oof = cross_validate(train)
     points = pick_points(train, oof)
     model = fit_model(train, thresholds=points)
-    shipped = decision.FITTED
+    # with --fit the report describes the model just fitted (the one printed to ship), else the shipped one
+    shipped = model if args.fit else decision.FITTED
     held_p = [shipped.probability(c.signals) if c.usable else 0.0 for c in held]
     train_p = [shipped.probability(c.signals) if c.usable else 0.0 for c in train]
     report = {

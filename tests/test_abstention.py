@@ -27,9 +27,12 @@ def heldout_store(encoder, tmp_path_factory):
     store.close()
 
 
-# Measured on the held-out set at the shipped default (balanced), stand-in model: 49% answered correctly, 78%
+# Measured on the held-out set at the shipped default (balanced), stand-in model: 55% answered correctly, 78%
 # abstained (README). These floors catch a regression; the issue's targets are below, and not met yet.
-HELDOUT_FLOOR = (0.45, 0.75)
+HELDOUT_FLOOR = (0.50, 0.75)
+# The development set (a training source, tests/dev_answer_set.py) at the default: 75% / 83% (fitted on it,
+# cross-validated by document: the same).
+DEV_FLOOR = (0.70, 0.78)
 
 
 @pytest.fixture(scope="module")
@@ -48,8 +51,16 @@ def test_heldout_set_with_the_local_llm_invents_nothing(heldout_store, local_llm
     assert answered >= HELDOUT_FLOOR[0] - 0.05 and abstained >= HELDOUT_FLOOR[1]
 
 
+def test_development_set_holds_its_fitted_figures(encoder, tmp_path):
+    from tests.dev_answer_set import ANSWERABLE as DEV_ANSWERABLE, UNANSWERABLE as DEV_UNANSWERABLE
+
+    with markdown_store(Path(__file__).parent / "dev_docs", encoder, tmp_path) as store:
+        answered, abstained, misses = score_set(VerifiedAnswerer(store), DEV_ANSWERABLE, DEV_UNANSWERABLE)
+    assert answered >= DEV_FLOOR[0] and abstained >= DEV_FLOOR[1], (answered, abstained, misses)
+
+
 @pytest.mark.xfail(strict=True, reason="issue 26's held-out targets (>= 90% answered correctly, >= 80% abstained) "
-                                       "are not reached: 49% / 78% at the default (see the README's curve)")
+                                       "are not reached: 55% / 78% at the default (see the README's curve)")
 def test_heldout_targets_of_issue_26(extractive):
     answered, abstained, misses = extractive
     assert answered >= 0.9 and abstained >= 0.8, misses
