@@ -82,3 +82,52 @@ def test_an_index_written_with_porter_stemming_is_rebuilt_unstemmed(tmp_path, en
         assert store.lexical_search("warfarin INR", 1)[0][0].startswith("p2::")
         # unstemmed: "treats" no longer matches "treated" (Porter made them one term)
         assert not any(cid.startswith("p1::") for cid, _ in lexical.search("treats", 10))
+
+
+def test_a_lock_sqlite_does_not_wait_for_is_retried_then_named(tmp_path, monkeypatch):
+    """Two writers opening a new lexical index at once: switching it to WAL can return "database is locked"
+    without waiting (a full run saw it); the open retries, and a lock that never clears names the file."""
+    import apsw
+
+    from medembed_rag import StoreLockedError
+    from medembed_rag.index import lexical
+
+    calls = []
+
+    def busy_twice():
+        calls.append(1)
+        if len(calls) < 3:
+            raise apsw.BusyError("database is locked")
+        return "wal"
+
+    assert lexical.when_free(tmp_path / "lexical.sqlite", "setting journal_mode=WAL", busy_twice) == "wal"
+    assert len(calls) == 3
+    monkeypatch.setattr(lexical, "BUSY_TIMEOUT_S", 0.05)
+
+    def always_busy():
+        raise apsw.BusyError("database is locked")
+
+    with pytest.raises(StoreLockedError, match="lexical.sqlite.*another process"):
+        lexical.when_free(tmp_path / "lexical.sqlite", "setting journal_mode=WAL", always_busy)
+    index = lexical.LexicalIndex(tmp_path / "idx" / "lexical.sqlite", owner="c1")  # opens as before
+    assert index._con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    index.close()
+
+
+def test_many_processes_opening_a_new_lexical_index_at_once_all_succeed(tmp_path):
+    """The race itself: before the retry, about one round in three of six simultaneous opens lost a process
+    to "database is locked"."""
+    import subprocess
+    import sys
+    import time
+
+    code = ("import sys, time, pathlib\nfrom medembed_rag.index.lexical import LexicalIndex\n"
+            "start = float(sys.argv[1])\nwhile time.time() < start: pass\n"
+            "LexicalIndex(pathlib.Path(sys.argv[2]), owner='c1').close()\nprint('ok')\n")
+    for round_ in range(4):
+        path = tmp_path / f"round{round_}" / "lexical.sqlite"
+        start = time.time() + 3
+        procs = [subprocess.Popen([sys.executable, "-c", code, str(start), str(path)], stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True) for _ in range(6)]
+        results = [p.communicate(timeout=120) for p in procs]
+        assert all(out.strip() == "ok" for out, _ in results), [err[-300:] for _, err in results if err]

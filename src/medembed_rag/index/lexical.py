@@ -29,11 +29,13 @@ from __future__ import annotations
 import contextlib
 import re
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import apsw
 
+from ..errors import StoreLockedError
 from ..text.words import STOPWORDS
 
 _WORD = re.compile(r"[^\W_]+")
@@ -51,6 +53,26 @@ def query_terms(text: str) -> list[str]:
     return list(dict.fromkeys(w for w in _WORD.findall(text.lower()) if w not in STOPWORDS))
 
 
+BUSY_TIMEOUT_S = 60.0
+
+
+def when_free(path: Path, what: str, call):
+    """``call()``, retried while another process holds a lock SQLite does not wait for through the busy
+    handler (switching a new file to WAL while a second writer opens it returns "database is locked" at
+    once); :class:`StoreLockedError` naming ``path`` after :data:`BUSY_TIMEOUT_S`."""
+    deadline, delay = time.monotonic() + BUSY_TIMEOUT_S, 0.01
+    while True:
+        try:
+            return call()
+        except apsw.BusyError:
+            if time.monotonic() >= deadline:
+                raise StoreLockedError(
+                    f"the lexical index {path} stayed locked by another process for {BUSY_TIMEOUT_S:.0f} s "
+                    f"({what}); let the other writer finish or close it, then retry") from None
+            time.sleep(delay)
+            delay = min(2 * delay, 0.5)
+
+
 class LexicalIndex:
     """One SQLite file holding the lexical index of one collection (see the module docstring).
 
@@ -65,10 +87,9 @@ class LexicalIndex:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
         self._con = apsw.Connection(str(self.path))
-        self._con.set_busy_timeout(60_000)
-        self._con.execute("PRAGMA journal_mode=WAL")
-        self._con.execute("PRAGMA secure_delete=ON")
-        self._con.execute("PRAGMA synchronous=NORMAL")
+        self._con.set_busy_timeout(int(BUSY_TIMEOUT_S * 1000))
+        for pragma in ("journal_mode=WAL", "secure_delete=ON", "synchronous=NORMAL"):
+            when_free(self.path, f"setting {pragma}", lambda: self._con.execute(f"PRAGMA {pragma}").fetchall())
         with self._transaction() as con:
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
