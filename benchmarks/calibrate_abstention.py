@@ -251,8 +251,11 @@ def main() -> None:
 
 
 def _fitted_block(model: decision.AbstentionModel) -> str:
-    return (f"FITTED = AbstentionModel(\n    weights={dict(model.weights)},\n    bias={model.bias},\n"
-            f"    mean={dict(model.mean)},\n    scale={dict(model.scale)},\n    thresholds={dict(model.thresholds)},\n)")
+    def py(mapping):  # the project's quoting (json's double quotes), as decision.py spells the block
+        return json.dumps(dict(mapping))
+
+    return (f"FITTED = AbstentionModel(\n    weights={py(model.weights)},\n    bias={model.bias},\n"
+            f"    mean={py(model.mean)},\n    scale={py(model.scale)},\n    thresholds={py(model.thresholds)},\n)")
 
 
 def _plot(report: dict, shipped: decision.AbstentionModel) -> None:

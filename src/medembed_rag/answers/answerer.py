@@ -17,8 +17,9 @@ How a question is decided (the method; the score's weights are fitted as describ
    one score, :class:`~medembed_rag.answers.decision.AbstentionModel`: a logistic model over the signals of
    :data:`~medembed_rag.answers.decision.FEATURES` (the shipped fit keeps the best sentence's z-score, the
    rarity-weighted share of the question's words its passage covers, whether the kind of quantity asked for
-   is missing from the evidence, and the margin over other documents' best sentences). Below the ``strictness``'s threshold, ``answered`` is false and the answer lists the closest
-   passages for the reader to check.
+   is missing from the evidence, and the margin over other documents' best sentences). Below the
+   ``strictness``'s threshold, ``answered`` is false and the answer lists the closest passages for the reader
+   to check.
 3. **Answer.** A language model, if given, answers from the numbered evidence sentences. Every sentence it
    writes is checked by :func:`medembed_rag.answers.verify.check_sentence` against the evidence it cites; failures
    are removed and reported, never shown. If nothing survives (or there is no model), or a quantity question

@@ -17,8 +17,8 @@ A logistic model turns them into the probability that the documents answer the q
 answers when it reaches the operating point's threshold. The weights and the three named operating points
 (``"high"`` strictness abstains more, ``"lenient"`` answers more) were fitted by
 ``benchmarks/calibrate_abstention.py`` on the project's own and development question sets and the shared
-PubMedQA and MedQuAD sets, cross-validated by document; the README gives each point's figures on a held-out question set that was
-never used to fit them. Experts can refit on their own questions with :func:`fit` and pass the result as
+PubMedQA and MedQuAD sets, cross-validated by document; the README gives each point's figures on a held-out
+question set that was never used to fit them. Experts can refit on their own questions with :func:`fit` and pass the result as
 ``VerifiedAnswerer(abstention=...)``, or move the threshold with ``min_probability=``.
 
 Hard rules stay outside the score: no evidence sentence at all, a named drug that no passage names, or a
@@ -125,9 +125,9 @@ def _fit(rows, labels, names, weights, l2, thresholds) -> AbstentionModel:
 
 # Written by `python benchmarks/calibrate_abstention.py --fit` (stand-in model, fp32); see the README.
 FITTED = AbstentionModel(
-    weights={'z': 0.8667, 'coverage': 0.9622, 'type_mismatch': -0.1654, 'margin': 0.501},
+    weights={"z": 0.8667, "coverage": 0.9622, "type_mismatch": -0.1654, "margin": 0.501},
     bias=0.3493,
-    mean={'z': 5.1432, 'coverage': 0.616, 'type_mismatch': 0.0099, 'margin': 1.2206},
-    scale={'z': 1.4036, 'coverage': 0.3395, 'type_mismatch': 0.0991, 'margin': 1.1752},
-    thresholds={'high': 0.6, 'balanced': 0.41, 'lenient': 0.23},
+    mean={"z": 5.1432, "coverage": 0.616, "type_mismatch": 0.0099, "margin": 1.2206},
+    scale={"z": 1.4036, "coverage": 0.3395, "type_mismatch": 0.0991, "margin": 1.1752},
+    thresholds={"high": 0.6, "balanced": 0.41, "lenient": 0.23},
 )

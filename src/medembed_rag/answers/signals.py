@@ -12,7 +12,8 @@ from .verify import content_words, extract_facts, word_keys
 _QUANTITY_QUESTION = re.compile(
     r"\bhow (?:often|many|much|long|soon|frequently|high|low|far apart)\b|\bat what\b|\bwhat (?:age|time)\b"
     r"|\b(?:below|above|under|over|up to) (?:what|which)\b|\bwhen should\b|\bwhen (?:is|are|do|does)\b.*\b(?:checked|removed|given|taken|repeated|stopped)\b"
-    r"|\b(?:doses?|dosage|amount|level|reading|count|range|target|interval|threshold|limit|maximum|minimum|frequency|schedule)\b",
+    r"|\b(?:doses?|dosage|amount|level|reading|count|range|target|interval|threshold|limit|maximum|minimum"
+    r"|frequency|schedule)\b",
     re.I,
 )
 # Words of a question that say what kind of answer is wanted, not what it is about.
